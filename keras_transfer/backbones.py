@@ -368,7 +368,7 @@ def custom_backbone(
 def _user_block_rule(model: keras.Model, blocks) -> BlockRule:
     names = {layer.name for layer in model.layers}
     if blocks is None:
-        return _generic_rule
+        return generic_block_rule
     if isinstance(blocks, Mapping):
         owner = {layer: block for block, layer_names in blocks.items() for layer in layer_names}
         starts = None
@@ -386,7 +386,7 @@ def _user_block_rule(model: keras.Model, blocks) -> BlockRule:
     return lambda layers: [layer.name if layer.name in wanted else None for layer in layers]
 
 
-def _generic_rule(layers):
+def generic_block_rule(layers):
     markers = _ALL_PATTERNS(layers)
     if len({m for m in markers if m is not None}) >= 2:
         return markers

@@ -1,0 +1,51 @@
+"""Image decoding and resizing in TensorFlow ops: one implementation for training and serving.
+
+The training pipeline and the exported `serving_default` signature both call
+`decode_image`, so a JPEG is turned into pixels the same way in both.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+
+
+def decode_image(encoded: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+    """Decodes one encoded image (JPEG/PNG/GIF/BMP) to float32 RGB pixels (0–255) of `image_size`.
+
+    Grayscale becomes RGB, alpha is dropped, 16-bit PNGs are scaled to 8 bits
+    and an animated GIF gives its first frame.
+
+    Args:
+        encoded: a scalar `tf.string` holding the file's bytes.
+        image_size: (height, width) of the output.
+
+    Returns:
+        A float32 tensor of shape (height, width, 3), values in 0–255.
+
+    Example:
+        >>> pixels = decode_image(tf.io.read_file("cat.jpg"), (224, 224))
+    """
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)
+    image.set_shape([None, None, 3])
+    return resize_pixels(image, image_size)
+
+
+def resize_pixels(image: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+    """Resizes (H, W, C) or (B, H, W, C) pixels to `image_size` (bilinear), as float32 0–255.
+
+    One or four channels become three (grayscale repeated, alpha dropped).
+    """
+    image = tf.convert_to_tensor(image)
+    channels = image.shape[-1]
+    if channels == 1:
+        image = tf.image.grayscale_to_rgb(image)
+    elif channels == 4:
+        image = image[..., :3]
+    image = tf.cast(image, tf.float32)
+    height, width = image_size
+    if image.shape[-3] == height and image.shape[-2] == width:
+        return image
+    resized = tf.image.resize(image, (height, width), method="bilinear")
+    return tf.clip_by_value(resized, 0.0, 255.0)

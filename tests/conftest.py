@@ -1,0 +1,26 @@
+"""Shared test setup: quiet, deterministic, offline, CPU-only."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seeded_and_clean():
+    """Every test starts from the same seeds and a fresh Keras session."""
+    keras.utils.set_random_seed(0)
+    yield
+    keras.backend.clear_session()
+
+
+@pytest.fixture(scope="session")
+def shapes_folder(tmp_path_factory):
+    """A learnable image folder: 3 classes × 40 PNGs at 32 px, with labels.csv."""
+    from keras_transfer.synthetic import write_shapes_folder
+
+    return write_shapes_folder(tmp_path_factory.mktemp("shapes"), num_classes=3, per_class=40, image_size=32)

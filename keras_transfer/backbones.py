@@ -69,7 +69,7 @@ class BackboneSpec:
 
     def build(self, image_size: int | tuple[int, int], weights: str | None) -> keras.Model:
         """Builds the backbone (no top) for `image_size`, with `weights`."""
-        height, width = _size_pair(image_size)
+        height, width = size_pair(image_size)
         if self.user_model is not None:
             return self.user_model
         smallest = min(height, width)
@@ -406,7 +406,8 @@ def resolve_backbone(backbone: str | BackboneSpec | keras.Model) -> BackboneSpec
     )
 
 
-def _size_pair(image_size) -> tuple[int, int]:
+def size_pair(image_size: int | tuple[int, int]) -> tuple[int, int]:
+    """`224` or `(224, 320)` → `(height, width)`."""
     if isinstance(image_size, int):
         return image_size, image_size
     height, width = image_size

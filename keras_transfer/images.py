@@ -11,7 +11,7 @@ import tensorflow as tf
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 
 
-def decode_image(encoded: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+def decode_image(encoded: tf.Tensor, image_size: tuple[int, int], method: str = "bilinear") -> tf.Tensor:
     """Decodes one encoded image (JPEG/PNG/GIF/BMP) to float32 RGB pixels (0–255) of `image_size`.
 
     Grayscale becomes RGB, alpha is dropped, 16-bit PNGs are scaled to 8 bits
@@ -20,6 +20,7 @@ def decode_image(encoded: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     Args:
         encoded: a scalar `tf.string` holding the file's bytes.
         image_size: (height, width) of the output.
+        method: the `tf.image.resize` method.
 
     Returns:
         A float32 tensor of shape (height, width, 3), values in 0–255.
@@ -29,11 +30,11 @@ def decode_image(encoded: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     """
     image = tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)
     image.set_shape([None, None, 3])
-    return resize_pixels(image, image_size)
+    return resize_pixels(image, image_size, method)
 
 
-def resize_pixels(image: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """Resizes (H, W, C) or (B, H, W, C) pixels to `image_size` (bilinear), as float32 0–255.
+def resize_pixels(image: tf.Tensor, image_size: tuple[int, int], method: str = "bilinear") -> tf.Tensor:
+    """Resizes (H, W, C) or (B, H, W, C) pixels to `image_size`, as float32 0–255.
 
     One or four channels become three (grayscale repeated, alpha dropped).
     """
@@ -47,5 +48,5 @@ def resize_pixels(image: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     height, width = image_size
     if image.shape[-3] == height and image.shape[-2] == width:
         return image
-    resized = tf.image.resize(image, (height, width), method="bilinear")
+    resized = tf.image.resize(image, (height, width), method=method)
     return tf.clip_by_value(resized, 0.0, 255.0)

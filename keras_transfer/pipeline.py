@@ -1,0 +1,125 @@
+"""`DataSpec` → fast `tf.data` pipelines.
+
+decode (parallel) → resize → cache (uint8, in memory when it fits, else on
+disk) → shuffle → batch → augment (batched, training only) → prefetch. From the
+second epoch on no image is decoded again.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+import tensorflow as tf
+
+from keras_transfer.augmentation import Augmentation
+from keras_transfer.data import DataSpec
+from keras_transfer.images import decode_image, resize_pixels
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Decoded images up to this many bytes are cached in memory, larger sets on disk.
+MEMORY_CACHE_BYTES = int(os.environ.get("KERAS_TRANSFER_MEMORY_CACHE_BYTES", 4 * 1024**3))
+
+
+def label_mode(spec: DataSpec) -> str:
+    """How labels reach the model: `"categorical"` (one-hot), `"binary"` or `"multi_hot"`."""
+    if spec.multi_label:
+        return "multi_hot"
+    return "binary" if spec.num_classes == 2 else "categorical"
+
+
+def pixels_dataset(spec: DataSpec, image_size: tuple[int, int]) -> tf.data.Dataset:
+    """Unbatched `(pixels float32 (H, W, 3) 0–255, label)` in the spec's order, decoded in parallel."""
+    labels = spec.labels
+    if spec.paths is not None:
+        paths = tf.data.Dataset.from_tensor_slices((spec.paths.astype(str), labels))
+        return paths.map(lambda path, label: (decode_image(tf.io.read_file(path), image_size), label),
+                         num_parallel_calls=AUTOTUNE, deterministic=True)
+    if spec.images is not None:
+        arrays = tf.data.Dataset.from_tensor_slices((spec.images, labels))
+        return arrays.map(lambda image, label: (resize_pixels(image, image_size), label),
+                          num_parallel_calls=AUTOTUNE, deterministic=True)
+    if spec.encoded:
+        return spec.dataset.map(lambda data, label: (decode_image(data, image_size), label),
+                                num_parallel_calls=AUTOTUNE, deterministic=True)
+    return spec.dataset.map(lambda image, label: (resize_pixels(image, image_size), label),
+                            num_parallel_calls=AUTOTUNE, deterministic=True)
+
+
+def make_dataset(
+    spec: DataSpec,
+    image_size: tuple[int, int],
+    batch_size: int = 32,
+    *,
+    training: bool = False,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+    cache: str | bool | None = "auto",
+    cache_dir: str | None = None,
+) -> tf.data.Dataset:
+    """The batched pipeline for training (shuffled, augmented) or evaluation.
+
+    Args:
+        spec: the data.
+        image_size: (height, width) the images are resized to.
+        batch_size: images per batch (a batch size above the data size gives one batch).
+        training: shuffle every epoch and augment.
+        augmentation: the training augmentation (None: none).
+        seed: seeds shuffling and augmentation.
+        cache: `"auto"` (memory when the decoded images fit in
+            `MEMORY_CACHE_BYTES`, else disk), `"memory"`, `"disk"`, a file
+            path prefix, or None/False for no cache.
+        cache_dir: folder for a disk cache (default: a temporary folder).
+
+    Returns:
+        A `tf.data.Dataset` of `(pixels float32 (B, H, W, 3), labels)` with
+        labels one-hot (multi-class), (B, 1) floats (binary) or multi-hot.
+
+    Example:
+        >>> train_ds = make_dataset(train_spec, (224, 224), 32, training=True, augmentation=DEFAULT_AUGMENTATION)
+    """
+    mode = label_mode(spec)
+    num_classes = spec.num_classes
+    dataset = pixels_dataset(spec, image_size)
+    # Cache uint8: 4x less memory than float32, exact for decoded images.
+    dataset = dataset.map(lambda image, label: (tf.cast(tf.round(image), tf.uint8), label),
+                          num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = _cache(dataset, spec, image_size, cache, cache_dir)
+    if training:
+        dataset = dataset.shuffle(min(len(spec), 20_000), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(max(1, min(batch_size, len(spec))) if not training else batch_size)
+
+    def to_model_inputs(images, labels):
+        images = tf.cast(images, tf.float32)
+        if mode == "categorical":
+            labels = tf.one_hot(tf.cast(labels, tf.int32), num_classes)
+        elif mode == "binary":
+            labels = tf.cast(tf.reshape(labels, [-1, 1]), tf.float32)
+        else:
+            labels = tf.cast(labels, tf.float32)
+        return images, labels
+
+    dataset = dataset.map(to_model_inputs, num_parallel_calls=AUTOTUNE)
+    if training and augmentation is not None and not augmentation.is_identity:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+            lambda batch, pair: (augmentation(batch[0], pair), batch[1]),
+            num_parallel_calls=AUTOTUNE,
+        )
+    return dataset.prefetch(AUTOTUNE)
+
+
+def _cache(dataset, spec, image_size, cache, cache_dir):
+    if not cache:
+        return dataset
+    if cache == "auto":
+        height, width = image_size
+        cache = "memory" if len(spec) * height * width * 3 <= MEMORY_CACHE_BYTES else "disk"
+    if cache == "memory":
+        return dataset.cache()
+    if cache == "disk":
+        folder = cache_dir or tempfile.mkdtemp(prefix="keras_transfer_cache_")
+        os.makedirs(folder, exist_ok=True)
+        return dataset.cache(os.path.join(folder, f"cache_{uuid.uuid4().hex}"))
+    return dataset.cache(str(cache))

@@ -71,11 +71,15 @@ class Augmentation:
         if self.brightness_range is not None:
             low, high = self.brightness_range
             if not 0 <= low <= high:
-                raise ValueError(f"brightness_range must be (low, high) with 0 <= low <= high, got {self.brightness_range}.")
+                raise ValueError(
+                    f"brightness_range must be (low, high) with 0 <= low <= high, got {self.brightness_range}."
+                )
         if self.random_resized_crop is not None:
             low, high = self.random_resized_crop
             if not 0 < low <= high <= 1:
-                raise ValueError(f"random_resized_crop must be (min, max) area shares in (0, 1], got {self.random_resized_crop}.")
+                raise ValueError(
+                    f"random_resized_crop must be (min, max) area shares in (0, 1], got {self.random_resized_crop}."
+                )
 
     @property
     def zoom_bounds(self) -> tuple[float, float]:

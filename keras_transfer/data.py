@@ -24,7 +24,7 @@ import tensorflow as tf
 from keras_transfer.images import IMAGE_EXTENSIONS
 
 PATH_COLUMNS = ("filename", "file", "path", "filepath", "image", "image_path", "file_path")
-LABEL_COLUMNS = ("label", "labels", "class", "category", "target", "y")
+LABEL_COLUMNS = ("label", "labels", "class", "category", "target", "tags", "y")
 
 
 @dataclass
@@ -263,7 +263,9 @@ def from_dataframe(
     label_column = _find_column(frame, label_column, LABEL_COLUMNS, "label", source)
     if frame[label_column].isna().any():
         rows = frame.index[frame[label_column].isna()].tolist()[:5]
-        raise ValueError(f"{source}: column {label_column!r} has empty labels (rows {rows}): fill them or drop the rows.")
+        raise ValueError(
+            f"{source}: column {label_column!r} has empty labels (rows {rows}): fill them or drop the rows."
+        )
     base = Path(directory) if directory is not None else Path.cwd()
     paths = [str(p if Path(p).is_absolute() else base / p) for p in frame[path_column].astype(str)]
     missing = [p for p in paths if not os.path.isfile(p)]
@@ -524,7 +526,9 @@ def _relabel(spec: DataSpec, class_names: Sequence[str], role: str) -> DataSpec:
         return spec
     unknown = [name for name in spec.class_names if name not in class_names]
     if unknown:
-        raise ValueError(f"{role.capitalize()} classes {unknown} are not among the training classes {list(class_names)}.")
+        raise ValueError(
+            f"{role.capitalize()} classes {unknown} are not among the training classes {list(class_names)}."
+        )
     mapping = np.array([list(class_names).index(name) for name in spec.class_names])
     if spec.multi_label:
         labels = np.zeros((len(spec), len(class_names)), np.float32)

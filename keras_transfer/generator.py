@@ -190,6 +190,7 @@ class ImageDataGenerator:
             `num_classes`, `batch_size` and `image_shape`.
         """
         _refuse_unsupported(save_to_dir, color_mode, class_mode)
+        _check_subset(subset, self.validation_split)
         if keep_aspect_ratio:
             raise ValueError("keep_aspect_ratio=True is not supported: images are resized to target_size; "
                              "crop them beforehand or use random_resized_crop.")
@@ -223,6 +224,7 @@ class ImageDataGenerator:
     ) -> tf.data.Dataset:
         """A pipeline over a DataFrame of file names and labels (Keras 2 semantics)."""
         _refuse_unsupported(save_to_dir, color_mode, class_mode)
+        _check_subset(subset, self.validation_split)
         if weight_col is not None:
             raise ValueError("weight_col is not supported: pass sample weights to model.fit instead.")
         spec = from_dataframe(dataframe, path_column=x_col, label_column=y_col, directory=directory,
@@ -251,10 +253,9 @@ class ImageDataGenerator:
         x = np.asarray(x)
         if x.ndim != 4:
             raise ValueError(f"flow() needs images of shape (N, H, W, C), got {x.shape}.")
+        _check_subset(subset, self.validation_split)
         count = len(x)
         split = int(count * self.validation_split)
-        if subset not in (None, "training", "validation"):
-            raise ValueError(f"subset must be None, 'training' or 'validation', got {subset!r}.")
         part = slice(0, split) if subset == "validation" else slice(split, count) if subset else slice(0, count)
         x_part = x[part]
         y_part = np.asarray(y)[part] if y is not None else None
@@ -280,7 +281,6 @@ class ImageDataGenerator:
         """Keras 2's folder split: the first `validation_split` of each class's sorted files."""
         if subset is None:
             return spec
-        _check_subset(subset, self.validation_split)
         keep = []
         for label in range(spec.num_classes):
             members = np.flatnonzero(spec.labels == label)
@@ -292,7 +292,6 @@ class ImageDataGenerator:
         """Keras 2's DataFrame split: the first `validation_split` of the rows."""
         if subset is None:
             return spec
-        _check_subset(subset, self.validation_split)
         split = int(len(spec) * self.validation_split)
         indices = np.arange(split) if subset == "validation" else np.arange(split, len(spec))
         return spec.subset(indices)
@@ -357,7 +356,9 @@ class ImageDataGenerator:
                 "validation_split": self.validation_split}
 
 
-def _check_subset(subset: str, validation_split: float) -> None:
+def _check_subset(subset: str | None, validation_split: float) -> None:
+    if subset is None:
+        return
     if subset not in ("training", "validation"):
         raise ValueError(f"subset must be None, 'training' or 'validation', got {subset!r}.")
     if not validation_split:

@@ -14,7 +14,6 @@ from keras_transfer.backbones import (
     size_pair,
 )
 
-
 BACKBONE_LAYER = "backbone"
 # From-scratch runs lower BatchNorm momentum from Keras' 0.99/0.999 to this, so the
 # moving statistics are usable after a few hundred steps instead of thousands.

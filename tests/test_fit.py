@@ -1,0 +1,102 @@
+"""build_and_fit end to end: learnable data to ≥90% validation accuracy, strategies, configs, label kinds."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import keras_transfer
+from keras_transfer import ImageDataGenerator, build_and_fit, build_and_fit_from_config
+from keras_transfer.data import from_arrays
+from keras_transfer.fit import resolve_class_weight
+from keras_transfer.model import batchnorm_layers, get_backbone_layer
+
+
+def test_csv_to_90_percent_with_pretrained_vgg16_and_the_default_staged_plan(shapes_folder, vgg16_weights):
+    result = build_and_fit(str(shapes_folder / "labels.csv"), backbone="vgg16", weights=vgg16_weights,
+                           image_size=32, epochs=3, batch_size=16, verbose=0)
+    assert result.metrics["accuracy"] >= 0.9, result.summary()
+    assert [stage["name"] for stage in result.history] == ["head", "top_blocks", "all"]
+    assert result.history[0]["trainable_blocks"] == []
+    assert result.history[-1]["trainable_blocks"] == ["block1", "block2", "block3", "block4", "block5"]
+    assert result.class_names == ["circle", "square", "triangle"]
+    assert result.config["stages"][1]["learning_rate"] == 1e-4
+    assert result.data_summary["train_counts"] == {"circle": 32, "square": 32, "triangle": 32}
+
+
+def test_image_data_generator_flows_to_90_percent(shapes_folder, vgg16_weights):
+    generator = ImageDataGenerator(rotation_range=10, horizontal_flip=True, validation_split=0.2)
+    train = generator.flow_from_directory(shapes_folder, target_size=(32, 32), subset="training")
+    val = generator.flow_from_directory(shapes_folder, target_size=(32, 32), subset="validation")
+    result = build_and_fit(train, validation_data=val, backbone="vgg16", weights=vgg16_weights,
+                           epochs=3, batch_size=16, verbose=0)
+    assert result.metrics["accuracy"] >= 0.9, result.summary()
+    assert result.config["augmentation"] == {"rotation_range": 10, "horizontal_flip": True}
+    assert result.config["image_size"] == [32, 32]
+
+
+def test_from_scratch_is_one_stage_and_batchnorm_trains(shapes_arrays):
+    x, y, _ = shapes_arrays
+    result = build_and_fit((x, y), backbone="resnet50v2", weights=None, image_size=32, epochs=2, verbose=0)
+    assert [stage["name"] for stage in result.history] == ["all"]
+    moving = [float(np.abs(bn.moving_mean.numpy()).sum()) for bn in batchnorm_layers(get_backbone_layer(result.model))]
+    assert sum(moving) > 0, "BatchNorm statistics must train from scratch"
+
+
+def test_saved_config_reruns_the_same_run(tmp_path, shapes_folder, vgg16_weights):
+    stages = [{"name": "head", "epochs": 2, "learning_rate": 1e-3}, {"name": "all", "epochs": 1,
+                                                                      "learning_rate": 1e-5, "train_blocks": "all"}]
+    first = build_and_fit(str(shapes_folder), backbone="vgg16", weights=vgg16_weights, image_size=32,
+                          stages=stages, seed=5, output_dir=tmp_path / "run", verbose=0)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["stages"][1]["train_blocks"] == "all"
+    again = build_and_fit_from_config(tmp_path / "run" / "config.json", verbose=0)
+    assert again.class_names == first.class_names
+    assert again.config["stages"] == first.config["stages"]
+    assert abs(again.metrics["accuracy"] - first.metrics["accuracy"]) <= 0.01
+    assert (tmp_path / "run" / "checkpoints" / "best.keras").exists()
+
+
+def test_binary_and_multi_label_tasks(shapes_arrays):
+    x, y, _ = shapes_arrays
+    binary = build_and_fit((x, y == 0), backbone="vgg16", weights=None, image_size=32, epochs=1, verbose=0)
+    assert binary.model.output_shape == (None, 1) and "auc" in binary.metrics
+    multi_hot = np.stack([y == 0, y != 1, y == 2], axis=1).astype("float32")
+    multi = build_and_fit((x, multi_hot), backbone="vgg16", weights=None, image_size=32, epochs=1,
+                          class_names=["round", "not_square", "pointy"], verbose=0)
+    assert multi.config["multi_label"] and multi.model.output_shape == (None, 3)
+
+
+def test_balanced_class_weight():
+    spec = from_arrays(np.zeros((8, 4, 4, 3)), [0, 0, 0, 0, 0, 0, 1, 1])
+    assert resolve_class_weight("balanced", spec) == pytest.approx({0: 8 / 12, 1: 8 / 4})
+    with pytest.raises(ValueError, match="'balanced' or a dict"):
+        resolve_class_weight("even", spec)
+
+
+def test_training_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    script = textwrap.dedent("""
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import keras_transfer
+        from keras_transfer.synthetic import make_shapes_arrays
+        x, y, _ = make_shapes_arrays(3, 12, 32)
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        result = keras_transfer.build_and_fit((x, y), backbone="vgg16", weights=None, image_size=32, epochs=2,
+                                              batch_size=8, strategy=strategy, verbose=0)
+        print("replicas", strategy.num_replicas_in_sync, "epochs", result.history[0]["epochs_run"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "replicas 2 epochs 2" in done.stdout
+
+
+def test_public_api_is_exported():
+    for name in ("build_and_fit", "build_model", "list_backbones", "StagedUnfreeze", "ImageDataGenerator", "Stage"):
+        assert name in keras_transfer.__all__ and hasattr(keras_transfer, name)

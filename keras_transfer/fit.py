@@ -6,6 +6,7 @@ Orchestration only: each step lives in its own module.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import time
@@ -14,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_transfer import __version__
 from keras_transfer.augmentation import resolve_augmentation
 from keras_transfer.backbones import BackboneSpec, resolve_backbone, size_pair
+from keras_transfer.baselines import BASELINES, linear_probe, scratch_baseline
 from keras_transfer.data import DataSpec, load_data, summarize
+from keras_transfer.evaluate import transfer_warnings
+from keras_transfer.features import extract_features, fit_head_on_features
 from keras_transfer.model import build_model, get_backbone_layer
-from keras_transfer.pipeline import label_mode, make_dataset
-from keras_transfer.training import StagedUnfreeze, resolve_stages
+from keras_transfer.pipeline import make_dataset
+from keras_transfer.training import loss_and_metrics, resolve_class_weight, resolve_stages, run_plan
 
 
 @dataclass
@@ -42,6 +45,10 @@ class FitResult:
         backbone: the backbone's registry entry.
         train_spec, validation_spec: the data, for evaluation and reports.
         timings: wall seconds per step.
+        baselines: validation metrics of `fine_tuned` and of each baseline asked for.
+        warnings: negative transfer and stage warnings, as sentences.
+        kept: which model `model` is: `"fine_tuned"`, or a baseline that scored better.
+        kept_stage: the stage whose weights the fine-tuned model ends with.
     """
 
     model: keras.Model
@@ -54,6 +61,10 @@ class FitResult:
     train_spec: DataSpec = field(repr=False)
     validation_spec: DataSpec | None = field(repr=False, default=None)
     timings: dict = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    kept: str = "fine_tuned"
+    kept_stage: str | None = None
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -116,6 +127,9 @@ def build_and_fit(
     monitor: str = "val_loss",
     cache: str | bool | None = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    baselines: Sequence[str] = (),
+    feature_cache: bool = True,
+    feature_views: int = 0,
     verbose: int = 1,
 ) -> FitResult:
     """Trains the strongest classifier a pretrained backbone gives, in one call.
@@ -157,6 +171,15 @@ def build_and_fit(
         monitor: what each stage's early stopping watches.
         cache: decoded-image cache, see `make_dataset`.
         callbacks: extra Keras callbacks.
+        baselines: any of `"linear_probe"` (logistic regression on the frozen
+            pretrained features) and `"scratch"` (the same network from random
+            weights, same split and epoch budget), scored beside the fine-tuned
+            model. A warning is raised when the fine-tuned model scores below
+            one, and the better model is kept.
+        feature_cache: train the head-only stages at the start of a pretrained
+            plan on backbone features computed once (much faster; same head).
+        feature_views: augmented views of each training image added to the
+            feature cache (0: the clean images only).
         verbose: 0 silent, 1 progress bars and stage lines.
 
     Returns:
@@ -199,24 +222,80 @@ def build_and_fit(
     val_ds = make_dataset(val_spec, size, batch_size, cache=cache) if val_spec is not None else None
     if val_ds is None and monitor.startswith("val_"):
         monitor = monitor[4:]
-    staged = StagedUnfreeze(plan, blocks=spec.blocks(get_backbone_layer(model)), monitor=monitor,
-                            freeze_batchnorm=pretrained, verbose=verbose)
-    all_callbacks = [staged, *callbacks]
+    weights_by_class = resolve_class_weight(class_weight, train_spec)
+    wanted_baselines = _check_baselines(baselines, pretrained, val_spec)
+    all_callbacks = list(callbacks)
     if output_dir is not None:
         output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)
         all_callbacks.append(keras.callbacks.ModelCheckpoint(
             str(output / "checkpoints" / "best.keras"), monitor=monitor, save_best_only=True))
 
+    # Head-only stages at the start of a pretrained plan train on features computed once.
+    use_cache = feature_cache and pretrained and strategy is None
+    cached = list(itertools.takewhile(lambda stage: stage.train_blocks == 0, plan)) if use_cache else []
+    history: list[dict] = []
+    train_features = val_features = None
+    if cached or "linear_probe" in wanted_baselines:
+        step_started = time.perf_counter()
+        train_features = extract_features(model, train_spec, size, batch_size, augmentation=augment,
+                                          views=feature_views if cached else 0, seed=seed)
+        val_features = extract_features(model, val_spec, size, batch_size) if val_spec is not None else None
+        timings["features"] = time.perf_counter() - step_started
+    baseline_models = {}
+    if "linear_probe" in wanted_baselines:
+        clean = (train_features[0][: len(train_spec)], train_features[1][: len(train_spec)])
+        baseline_models["linear_probe"] = linear_probe(model, clean, multi_label=train_spec.multi_label, seed=seed)
+
     fit_started = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs, callbacks=all_callbacks,
-              class_weight=resolve_class_weight(class_weight, train_spec), verbose=verbose)
+    for stage in cached:
+        history.append(fit_head_on_features(
+            model, train_features, val_features, stage, loss=loss, metrics=metrics, batch_size=batch_size,
+            class_weight=weights_by_class, monitor=monitor, verbose=verbose))
+    remaining = plan[len(cached):]
+    kept_stage = history[-1]["name"] if history else None
+    if remaining:
+        previous = (history[-1]["name"], history[-1]["best_value"]) if history else None
+        staged = run_plan(model, remaining, spec.blocks(get_backbone_layer(model)), train_ds, val_ds,
+                          monitor=monitor, freeze_batchnorm=pretrained, class_weight=weights_by_class,
+                          callbacks=all_callbacks, verbose=verbose, previous_best=previous)
+        offset = sum(record["epochs_run"] for record in history)
+        for record in staged.stage_history:
+            record["first_epoch"] += offset
+        history += staged.stage_history
+        kept_stage = staged.kept_stage
     timings["fit"] = time.perf_counter() - fit_started
 
-    final_metrics = {}
-    if val_ds is not None:
-        final_metrics = model.evaluate(val_ds, verbose=0, return_dict=True)
-        final_metrics = {key: float(value) for key, value in final_metrics.items()}
+    final_metrics = _score(model, val_ds)
+    scores = {"fine_tuned": final_metrics}
+    if "scratch" in wanted_baselines:
+        step_started = time.perf_counter()
+        baseline_models["scratch"], _ = scratch_baseline(
+            spec, train_spec.num_classes, size, sum(int(stage.epochs) for stage in plan), train_ds, val_ds,
+            loss=loss, metrics=metrics, multi_label=train_spec.multi_label, dropout=dropout,
+            hidden_units=hidden_units, class_weight=weights_by_class, monitor=monitor, verbose=0)
+        timings["scratch_baseline"] = time.perf_counter() - step_started
+    for name, baseline in baseline_models.items():
+        baseline.compile(loss=loss, metrics=[type(m).from_config(m.get_config()) for m in metrics])
+        scores[name] = _score(baseline, val_ds)
+    warnings = transfer_warnings(
+        final_metrics.get("accuracy"), {name: s for name, s in scores.items() if name != "fine_tuned"})
+    warnings += transfer_warnings(None, None, [(h["name"], h.get("best_value")) for h in history],
+                                  metric=monitor, higher_is_better="loss" not in monitor)
+    kept = "fine_tuned"
+    best_name = max(scores, key=lambda name: scores[name].get("accuracy", -1.0))
+    if best_name != "fine_tuned" and scores[best_name]["accuracy"] > final_metrics.get("accuracy", -1.0):
+        kept = best_name
+        model = baseline_models[best_name]
+        final_metrics = scores[best_name]
+        warnings.append(f"Kept the {best_name} model: it scored validation accuracy "
+                        f"{scores[best_name]['accuracy']:.4f} against {scores['fine_tuned']['accuracy']:.4f} "
+                        "for the fine-tuned one.")
+    if kept_stage and history and kept_stage != history[-1]["name"]:
+        warnings.append(f"Kept the weights of stage '{kept_stage}': the later stages did not improve {monitor}.")
+    for line in warnings:
+        if verbose:
+            print(f"WARNING: {line}")
     timings["total"] = time.perf_counter() - started
 
     config = {
@@ -242,11 +321,16 @@ def build_and_fit(
         "label_column": label_column,
         "label_delimiter": label_delimiter,
         "monitor": monitor,
+        "baselines": list(wanted_baselines),
+        "feature_cache": feature_cache,
+        "feature_views": feature_views,
     }
     result = FitResult(
-        model=model, history=staged.stage_history, class_names=list(train_spec.class_names),
+        model=model, history=history, class_names=list(train_spec.class_names),
         metrics=final_metrics, config=config, data_summary=summarize(train_spec, val_spec),
         backbone=spec, train_spec=train_spec, validation_spec=val_spec, timings=timings,
+        baselines={name: value for name, value in scores.items()}, warnings=warnings, kept=kept,
+        kept_stage=kept_stage,
     )
     if output_dir is not None:
         result.save_config(Path(output_dir) / "config.json")
@@ -287,35 +371,23 @@ def build_and_fit_from_config(config: Mapping | str | os.PathLike, **overrides) 
     return build_and_fit(**arguments)
 
 
-def loss_and_metrics(spec: DataSpec, label_smoothing: float = 0.1):
-    """The loss and metrics for a task: categorical, binary or multi-label."""
-    mode = label_mode(spec)
-    if mode == "categorical":
-        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-        if spec.num_classes > 5:
-            metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
-        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics
-    if mode == "binary":
-        return (keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing),
-                [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")])
-    return (keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing),
-            [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc", multi_label=True)])
+def _score(model: keras.Model, val_ds) -> dict[str, float]:
+    if val_ds is None:
+        return {}
+    values = model.evaluate(val_ds, verbose=0, return_dict=True)
+    return {key: float(value) for key, value in values.items()}
 
 
-def resolve_class_weight(class_weight, spec: DataSpec) -> dict[int, float] | None:
-    """`"balanced"` → n / (classes × count) per class; a dict passes through; None → None."""
-    if class_weight is None:
-        return None
-    if spec.multi_label:
-        raise ValueError("class_weight is not supported for multi-label data: Keras weighs whole samples.")
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}.")
-        counts = np.bincount(spec.labels, minlength=spec.num_classes).astype(float)
-        present = counts > 0
-        weights = np.where(present, len(spec) / (present.sum() * np.maximum(counts, 1)), 0.0)
-        return {index: float(weight) for index, weight in enumerate(weights)}
-    return {int(key): float(value) for key, value in dict(class_weight).items()}
+def _check_baselines(baselines: Sequence[str], pretrained: bool, val_spec) -> list[str]:
+    wanted = [baselines] if isinstance(baselines, str) else list(baselines or [])
+    unknown = sorted(set(wanted) - set(BASELINES))
+    if unknown:
+        raise ValueError(f"Unknown baseline(s) {unknown}: choose from {list(BASELINES)}.")
+    if wanted and val_spec is None:
+        raise ValueError("Baselines are scored on validation data: give validation_data or validation_split > 0.")
+    if "linear_probe" in wanted and not pretrained:
+        raise ValueError("A linear probe needs pretrained weights: with weights=None there is nothing to probe.")
+    return wanted
 
 
 def _describe(data) -> str | None:

@@ -53,6 +53,7 @@ def make_dataset(
     batch_size: int = 32,
     *,
     training: bool = False,
+    shuffle: bool | None = None,
     augmentation: Augmentation | None = None,
     seed: int = 0,
     cache: str | bool | None = "auto",
@@ -65,6 +66,8 @@ def make_dataset(
         image_size: (height, width) the images are resized to.
         batch_size: images per batch (a batch size above the data size gives one batch).
         training: shuffle every epoch and augment.
+        shuffle: overrides the shuffling `training` implies (feature
+            extraction augments in the spec's order).
         augmentation: the training augmentation (None: none).
         seed: seeds shuffling and augmentation.
         cache: `"auto"` (memory when the decoded images fit in
@@ -86,7 +89,7 @@ def make_dataset(
     dataset = dataset.map(lambda image, label: (tf.cast(tf.round(image), tf.uint8), label),
                           num_parallel_calls=AUTOTUNE, deterministic=True)
     dataset = _cache(dataset, spec, image_size, cache, cache_dir)
-    if training:
+    if training if shuffle is None else shuffle:
         dataset = dataset.shuffle(min(len(spec), 20_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(max(1, min(batch_size, len(spec))) if not training else batch_size)
 

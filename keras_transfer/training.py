@@ -19,7 +19,9 @@ import keras
 import numpy as np
 
 from keras_transfer.backbones import Block
+from keras_transfer.data import DataSpec
 from keras_transfer.model import batchnorm_layers, get_backbone_layer, model_blocks
+from keras_transfer.pipeline import label_mode
 
 SCHEDULES = ("cosine", "constant", "plateau")
 # Names (regex) of variables that AdamW's decoupled weight decay leaves alone.
@@ -217,12 +219,18 @@ class StagedUnfreeze(keras.callbacks.Callback):
             frozen (inference mode) in every stage. Turn off only for a
             backbone trained from scratch.
         verbose: 1 prints a line when a stage starts and ends.
+        previous_best: `(stage name, best monitored value)` of a stage run
+            before this plan (on cached features): if no stage of the plan
+            beats it, its weights (the model's at the start) are kept.
 
     Attributes:
         stage_history: one dict per stage run: name, first epoch, epochs run,
             best epoch and value, whether it stopped early, the trainable
             blocks and the per-epoch metrics.
         total_epochs: the `epochs` to give `model.fit` (the sum of the stages').
+        kept_stage: the stage whose weights the model ends with: the last one,
+            unless an earlier stage scored better on `monitor` (then its
+            weights are restored when the plan ends).
 
     Example:
         >>> plan = StagedUnfreeze([Stage("head", 3, 1e-3, 0), Stage("all", 3, 1e-5, "all")])
@@ -240,6 +248,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
         freeze_batchnorm: bool = True,
         verbose: int = 1,
         optimizer_factory: Callable[[Stage, int | None, Mapping], keras.optimizers.Optimizer] = make_optimizer,
+        previous_best: tuple[str, float] | None = None,
     ):
         super().__init__()
         self.stages = resolve_stages(list(stages), pretrained=True)
@@ -255,6 +264,9 @@ class StagedUnfreeze(keras.callbacks.Callback):
         self.verbose = verbose
         self.optimizer_factory = optimizer_factory
         self.stage_history: list[dict] = []
+        self.kept_stage: str | None = None
+        self.previous_best = previous_best
+        self._overall: tuple[float, str, list | None] = (math.inf, "", None)
         self._state = _StageState()
         self._start_pending = True
         self._warned_monitor = False
@@ -274,6 +286,9 @@ class StagedUnfreeze(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.blocks is None:
             self.blocks = model_blocks(self.model)
+        if self.previous_best is not None and self.previous_best[1] is not None:
+            name, value = self.previous_best
+            self._overall = (self._sign * value, name, self.model.get_weights())
         self._start_pending = True
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -355,10 +370,23 @@ class StagedUnfreeze(keras.callbacks.Callback):
             print(f"Stage '{record['name']}' ended after {state.epochs_run} epochs"
                   f"{' (early stop)' if stopped_early else ''}; best {self.monitor} "
                   f"{best if best is None else f'{best:.4f}'} at epoch {state.best_epoch + 1}")
+        if math.isfinite(state.best) and state.best <= self._overall[0]:
+            weights = self.model.get_weights() if self.restore_best_weights else None
+            self._overall = (state.best, record["name"], weights)
         self._state = _StageState(index=state.index + 1)
         self._start_pending = True
         if self.current_stage is None:
             self.model.stop_training = True
+            self._keep_best_stage()
+
+    def _keep_best_stage(self):
+        """After the last stage: if an earlier stage scored better, its weights are the ones kept."""
+        best, name, weights = self._overall
+        self.kept_stage = name or None
+        if name and name != self.stage_history[-1]["name"] and weights is not None:
+            self.model.set_weights(weights)
+            if self.verbose:
+                print(f"Kept the weights of stage '{name}': later stages did not improve {self.monitor}.")
 
     def set_trainable(self, stage: Stage) -> list[Block]:
         """Makes exactly `stage`'s blocks (and the head) trainable; returns those blocks."""
@@ -426,3 +454,74 @@ def select_blocks(blocks: Sequence[Block], train_blocks) -> list[Block]:
     if unknown:
         raise ValueError(f"Unknown block(s) {unknown}: this backbone's blocks are {names}.")
     return [block for block in blocks if block.name in set(train_blocks)]
+
+
+def loss_and_metrics(spec: DataSpec, label_smoothing: float = 0.1):
+    """The loss and metrics for a task: categorical, binary or multi-label."""
+    mode = label_mode(spec)
+    if mode == "categorical":
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+        if spec.num_classes > 5:
+            metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics
+    if mode == "binary":
+        return (keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing),
+                [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")])
+    return (keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing),
+            [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc", multi_label=True)])
+
+
+def resolve_class_weight(class_weight, spec: DataSpec) -> dict[int, float] | None:
+    """`"balanced"` → n / (classes × count) per class; a dict passes through; None → None."""
+    if class_weight is None:
+        return None
+    if spec.multi_label:
+        raise ValueError("class_weight is not supported for multi-label data: Keras weighs whole samples.")
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}.")
+        counts = np.bincount(spec.labels, minlength=spec.num_classes).astype(float)
+        present = counts > 0
+        weights = np.where(present, len(spec) / (present.sum() * np.maximum(counts, 1)), 0.0)
+        return {index: float(weight) for index, weight in enumerate(weights)}
+    return {int(key): float(value) for key, value in dict(class_weight).items()}
+
+
+def run_plan(
+    model: keras.Model,
+    stages: Sequence[Stage],
+    blocks: Sequence[Block] | None,
+    train_ds,
+    val_ds,
+    *,
+    monitor: str = "val_loss",
+    freeze_batchnorm: bool = True,
+    class_weight: Mapping | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 1,
+    previous_best: tuple[str, float] | None = None,
+) -> StagedUnfreeze:
+    """Runs a stage plan on a compiled model with one `model.fit` call.
+
+    Args:
+        model: a compiled model.
+        stages: the plan.
+        blocks: the backbone's blocks (None: found from the model).
+        train_ds, val_ds: batched datasets (val_ds may be None).
+        monitor: what each stage's early stopping watches (`val_` dropped without validation data).
+        freeze_batchnorm: keep the backbone's BatchNorm frozen (pretrained backbones).
+        class_weight: per-class loss weights.
+        callbacks: extra callbacks.
+        verbose: Keras' verbosity.
+        previous_best: see `StagedUnfreeze`.
+
+    Returns:
+        The `StagedUnfreeze` callback, with `stage_history` and `kept_stage`.
+    """
+    if val_ds is None and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    staged = StagedUnfreeze(stages, blocks=blocks, monitor=monitor, freeze_batchnorm=freeze_batchnorm,
+                            verbose=verbose, previous_best=previous_best)
+    model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs, callbacks=[staged, *callbacks],
+              class_weight=class_weight, verbose=verbose)
+    return staged

@@ -1,0 +1,142 @@
+"""Cached backbone features: frozen stages train the head on features computed once.
+
+While the backbone is frozen, every epoch of `model.fit` pushes every image
+through it again for the same features. Here they are computed once (optionally
+with K augmented views) and the model's own head layers are trained on them,
+then the unfrozen stages continue with that head.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_transfer.augmentation import Augmentation
+from keras_transfer.data import DataSpec
+from keras_transfer.pipeline import make_dataset
+from keras_transfer.training import Stage, make_optimizer
+
+FEATURE_LAYER = "avg_pool"
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """The part of a `build_model` classifier from pixels to pooled backbone features."""
+    return keras.Model(model.inputs, model.get_layer(FEATURE_LAYER).output, name="features")
+
+
+def head_model(model: keras.Model) -> keras.Model:
+    """A model from pooled features to outputs that reuses (shares) the classifier's head layers."""
+    names = [layer.name for layer in model.layers]
+    head_layers = model.layers[names.index(FEATURE_LAYER) + 1:]
+    features = keras.Input(model.get_layer(FEATURE_LAYER).output.shape[1:], name="features")
+    x = features
+    for layer in head_layers:
+        x = layer(x)
+    return keras.Model(features, x, name="head")
+
+
+def extract_features(
+    model: keras.Model,
+    spec: DataSpec,
+    image_size: tuple[int, int],
+    batch_size: int = 64,
+    *,
+    augmentation: Augmentation | None = None,
+    views: int = 0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled backbone features of every image, once clean plus `views` augmented passes.
+
+    Args:
+        model: a `build_model` classifier (its backbone runs in inference mode).
+        spec: the images.
+        image_size: (height, width).
+        batch_size: images per forward pass.
+        augmentation: used for the augmented views.
+        views: number of augmented passes added to the clean one.
+        seed: seeds the augmented views.
+
+    Returns:
+        `(features float32 (N × (1 + views), D), labels in the model's format)`.
+
+    Example:
+        >>> features, labels = extract_features(model, train_spec, (224, 224))
+    """
+    extractor = feature_model(model)
+    run = tf.function(lambda images: extractor(images, training=False), reduce_retracing=True)
+    passes = [make_dataset(spec, image_size, batch_size, cache=False)]
+    if augmentation is not None and not augmentation.is_identity:
+        passes += [make_dataset(spec, image_size, batch_size, training=True, shuffle=False, cache=False,
+                                augmentation=augmentation, seed=seed + view) for view in range(views)]
+    features, labels = [], []
+    for dataset in passes:
+        for images, targets in dataset:
+            features.append(run(images).numpy())
+            labels.append(targets.numpy())
+    return np.concatenate(features).astype(np.float32), np.concatenate(labels)
+
+
+def fit_head_on_features(
+    model: keras.Model,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    stage: Stage,
+    *,
+    loss,
+    metrics: Sequence,
+    batch_size: int = 32,
+    class_weight: Mapping | None = None,
+    monitor: str = "val_loss",
+    shuffle: bool = True,
+    verbose: int = 1,
+) -> dict:
+    """Trains the classifier's head (in place) on cached features for one head-only stage.
+
+    Args:
+        model: the classifier; its head layers are trained, its backbone untouched.
+        train: `(features, labels)`.
+        validation: `(features, labels)` or None.
+        stage: the stage (epochs, learning rate, schedule, patience, weight decay).
+        loss, metrics: as compiled on the classifier.
+        batch_size: as for the classifier.
+        class_weight: per-class loss weights.
+        monitor: early stopping's metric.
+        shuffle: shuffle the features every epoch.
+        verbose: Keras' verbosity.
+
+    Returns:
+        The stage's record, shaped like `StagedUnfreeze.stage_history` entries.
+    """
+    started = time.perf_counter()
+    head = head_model(model)
+    steps = int(np.ceil(len(train[0]) / batch_size))
+    head.compile(optimizer=make_optimizer(stage, steps), loss=loss, metrics=list(metrics))
+    if validation is None and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    callbacks = []
+    if stage.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=stage.patience,
+                                                       restore_best_weights=True))
+    history = head.fit(train[0], train[1], validation_data=validation, epochs=stage.epochs, batch_size=batch_size,
+                       shuffle=shuffle, class_weight=class_weight, callbacks=callbacks, verbose=verbose)
+    values = history.history.get(monitor, [])
+    best_epoch = int(np.argmin(values) if "loss" in monitor else np.argmax(values)) if values else -1
+    epochs_run = len(history.epoch)
+    return {
+        "name": stage.name,
+        "stage": stage.to_dict(),
+        "first_epoch": 0,
+        "epochs_run": epochs_run,
+        "trainable_blocks": [],
+        "trainable_params": int(sum(np.prod(v.shape) for v in head.trainable_variables)),
+        "metrics": {key: [float(v) for v in series] for key, series in history.history.items()},
+        "best_epoch": best_epoch,
+        "best_value": float(values[best_epoch]) if values else None,
+        "stopped_early": epochs_run < stage.epochs,
+        "wall_seconds": time.perf_counter() - started,
+        "cached_features": True,
+    }

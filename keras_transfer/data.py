@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_transfer.images import IMAGE_EXTENSIONS
+from keras_transfer.images import CONVERTIBLE_EXTENSIONS, IMAGE_EXTENSIONS
 
 PATH_COLUMNS = ("filename", "file", "path", "filepath", "image", "image_path", "file_path")
 LABEL_COLUMNS = ("label", "labels", "class", "category", "target", "tags", "y")
@@ -101,6 +101,9 @@ def load_data(
     label_column: str | None = None,
     label_delimiter: str = "|",
     directory: str | os.PathLike | None = None,
+    scan: bool = True,
+    strict: bool = False,
+    max_pixels: int | None = None,
 ) -> tuple[DataSpec, DataSpec | None]:
     """Reads training (and validation) data from any supported source.
 
@@ -117,6 +120,12 @@ def load_data(
         label_delimiter: separates several labels in one string (multi-label).
         directory: base folder for relative paths in a DataFrame/CSV (default:
             the CSV's folder, else the working directory).
+        scan: check every image file decodes before training (see
+            `keras_transfer.scan.scan_files`): broken files are skipped and
+            listed in `DataSpec.skipped`, files only Pillow reads are converted.
+        strict: raise on the first broken file instead of skipping it.
+        max_pixels: the largest image (width × height) accepted, against
+            decompression bombs (default: Pillow's limit, about 89 megapixels).
 
     Returns:
         `(train_spec, validation_spec or None)`.
@@ -126,8 +135,8 @@ def load_data(
         >>> train.class_names
         ['cat', 'dog']
     """
-    options = dict(path_column=path_column, label_column=label_column,
-                   label_delimiter=label_delimiter, directory=directory)
+    options = dict(path_column=path_column, label_column=label_column, label_delimiter=label_delimiter,
+                   directory=directory, scan=scan, strict=strict, max_pixels=max_pixels)
     train = to_spec(data, class_names=class_names, **options)
     if validation_data is not None:
         validation = to_spec(validation_data, class_names=train.class_names, role="validation", **options)
@@ -151,8 +160,39 @@ def to_spec(
     label_column: str | None = None,
     label_delimiter: str = "|",
     directory: str | os.PathLike | None = None,
+    scan: bool = True,
+    strict: bool = False,
+    max_pixels: int | None = None,
 ) -> DataSpec:
     """One source → `DataSpec` (see `load_data` for the kinds and arguments)."""
+    spec = _to_spec(data, class_names=class_names, role=role, path_column=path_column, label_column=label_column,
+                    label_delimiter=label_delimiter, directory=directory, scan=scan)
+    if scan and spec.paths is not None and not spec.skipped and not spec.notes:
+        spec = scan_spec(spec, strict=strict, max_pixels=max_pixels, role=role)
+    return spec
+
+
+def scan_spec(spec: DataSpec, strict: bool = False, max_pixels: int | None = None, role: str = "training") -> DataSpec:
+    """Checks the spec's image files up front; drops broken ones (listed in `skipped`), uses converted copies.
+
+    Raises:
+        CorruptImageError: with `strict=True`, on the first broken file.
+        ValueError: when no file of the spec is usable.
+    """
+    from keras_transfer.scan import DEFAULT_MAX_PIXELS, scan_files
+
+    result = scan_files(list(spec.paths), max_pixels=max_pixels or DEFAULT_MAX_PIXELS, strict=strict,
+                        progress=len(spec) > 2000)
+    if not result.kept_indices:
+        raise ValueError(f"None of the {len(spec)} {role} image files can be decoded, e.g. "
+                         f"{result.skipped[0]['path']}: {result.skipped[0]['reason']}.")
+    kept = spec.subset(np.asarray(result.kept_indices))
+    return dataclasses.replace(kept, paths=np.array(result.paths, dtype=object),
+                               skipped=list(spec.skipped) + list(result.skipped),
+                               notes=list(spec.notes) + list(result.notes))
+
+
+def _to_spec(data, *, class_names, role, path_column, label_column, label_delimiter, directory, scan) -> DataSpec:
     flow = getattr(data, "keras_transfer_flow", None)
     if flow is not None:
         return _relabel(flow.spec, class_names, role) if class_names else flow.spec
@@ -164,7 +204,7 @@ def to_spec(
             return from_tfds(text, class_names=class_names)
         path = Path(text).expanduser()
         if path.is_dir():
-            return from_folder(path, class_names=class_names, role=role)
+            return from_folder(path, class_names=class_names, role=role, convertible=scan)
         if path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".txt"):
             frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
             return from_dataframe(frame, path_column=path_column, label_column=label_column,
@@ -200,15 +240,21 @@ def to_spec(
 # --- folders, tables, arrays ---------------------------------------------------
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Image files below `folder` (recursive, sorted), by extension; hidden files skipped."""
+def list_images(folder: Path, convertible: bool = False) -> list[Path]:
+    """Image files below `folder` (recursive, sorted), by extension; hidden files skipped.
+
+    With `convertible`, also the kinds the scan converts with Pillow (TIFF).
+    """
+    extensions = IMAGE_EXTENSIONS + (CONVERTIBLE_EXTENSIONS if convertible else ())
     return sorted(
         path for path in folder.rglob("*")
-        if path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
+        if path.suffix.lower() in extensions and not path.name.startswith(".") and path.is_file()
     )
 
 
-def from_folder(folder: Path, class_names: Sequence[str] | None = None, role: str = "training") -> DataSpec:
+def from_folder(
+    folder: Path, class_names: Sequence[str] | None = None, role: str = "training", convertible: bool = False
+) -> DataSpec:
     """A folder with one sub-folder of images per class → `DataSpec`."""
     folder = Path(folder)
     found = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -230,7 +276,7 @@ def from_folder(folder: Path, class_names: Sequence[str] | None = None, role: st
         class_folder = folder / name
         if not class_folder.is_dir():
             continue  # a validation folder may lack a class
-        images = list_images(class_folder)
+        images = list_images(class_folder, convertible)
         if not images:
             raise ValueError(
                 f"Class folder {class_folder} has no images ({', '.join(IMAGE_EXTENSIONS)}): "

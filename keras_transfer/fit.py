@@ -26,6 +26,7 @@ from keras_transfer.evaluate import transfer_warnings
 from keras_transfer.features import extract_features, fit_head_on_features
 from keras_transfer.model import build_model, get_backbone_layer
 from keras_transfer.pipeline import make_dataset
+from keras_transfer.resume import ResumeCheckpoint, load_kept_weights, load_resume_model, load_resume_state
 from keras_transfer.training import loss_and_metrics, resolve_class_weight, resolve_stages, run_plan
 
 
@@ -124,10 +125,14 @@ def build_and_fit(
     path_column: str | None = None,
     label_column: str | None = None,
     label_delimiter: str = "|",
+    scan: bool = True,
+    strict: bool = False,
+    max_pixels: int | None = None,
     monitor: str = "val_loss",
     cache: str | bool | None = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
     baselines: Sequence[str] = (),
+    resume: bool = False,
     feature_cache: bool = True,
     feature_views: int = 0,
     verbose: int = 1,
@@ -168,6 +173,9 @@ def build_and_fit(
         class_weight: None, `"balanced"` or `{class index: weight}`.
         class_names: fixes the class order.
         path_column, label_column, label_delimiter: for CSV/DataFrame data.
+        scan, strict, max_pixels: the up-front check of image files (see
+            `load_data`): broken files are skipped and listed in
+            `result.data_summary["skipped"]`; `strict=True` raises instead.
         monitor: what each stage's early stopping watches.
         cache: decoded-image cache, see `make_dataset`.
         callbacks: extra Keras callbacks.
@@ -176,6 +184,9 @@ def build_and_fit(
             weights, same split and epoch budget), scored beside the fine-tuned
             model. A warning is raised when the fine-tuned model scores below
             one, and the better model is kept.
+        resume: continue a killed run from `output_dir` (its last completed
+            epoch, optimizer state and stage plan) and finish the plan. Every
+            run with an `output_dir` saves what resuming needs after each epoch.
         feature_cache: train the head-only stages at the start of a pretrained
             plan on backbone features computed once (much faster; same head).
         feature_views: augmented views of each training image added to the
@@ -195,7 +206,7 @@ def build_and_fit(
     train_spec, val_spec = load_data(
         data, validation_data=validation_data, validation_split=validation_split, seed=seed,
         class_names=class_names, path_column=path_column, label_column=label_column,
-        label_delimiter=label_delimiter,
+        label_delimiter=label_delimiter, scan=scan, strict=strict, max_pixels=max_pixels,
     )
     flow = getattr(data, "keras_transfer_flow", None)
     if flow is not None:
@@ -226,44 +237,70 @@ def build_and_fit(
     wanted_baselines = _check_baselines(baselines, pretrained, val_spec)
     all_callbacks = list(callbacks)
     if output_dir is not None:
-        output = Path(output_dir)
-        output.mkdir(parents=True, exist_ok=True)
+        output = _check_output_dir(output_dir)
         all_callbacks.append(keras.callbacks.ModelCheckpoint(
             str(output / "checkpoints" / "best.keras"), monitor=monitor, save_best_only=True))
+
+    resume_dir = Path(output_dir) / "resume" if output_dir is not None else None
+    run_key = {"backbone": spec.name, "stages": [stage.to_dict() for stage in plan],
+               "class_names": list(train_spec.class_names), "image_size": list(size)}
+    saved = _saved_run(resume_dir, run_key) if resume else None
+    if saved is not None:
+        with scope:
+            model = load_resume_model(resume_dir)
+        if verbose:
+            print(f"Resuming from {resume_dir}: {saved['epoch'] + 1} epochs of the plan done.")
 
     # Head-only stages at the start of a pretrained plan train on features computed once.
     use_cache = feature_cache and pretrained and strategy is None
     cached = list(itertools.takewhile(lambda stage: stage.train_blocks == 0, plan)) if use_cache else []
-    history: list[dict] = []
+    history: list[dict] = list(saved["cached_history"]) if saved is not None else []
     train_features = val_features = None
-    if cached or "linear_probe" in wanted_baselines:
+    if (cached and saved is None) or "linear_probe" in wanted_baselines:
         step_started = time.perf_counter()
-        train_features = extract_features(model, train_spec, size, batch_size, augmentation=augment,
+        source = model if saved is None else _fresh_model(spec, train_spec, weights, size, dropout, hidden_units)
+        train_features = extract_features(source, train_spec, size, batch_size, augmentation=augment,
                                           views=feature_views if cached else 0, seed=seed)
-        val_features = extract_features(model, val_spec, size, batch_size) if val_spec is not None else None
+        val_features = extract_features(source, val_spec, size, batch_size) if val_spec is not None else None
         timings["features"] = time.perf_counter() - step_started
     baseline_models = {}
     if "linear_probe" in wanted_baselines:
         clean = (train_features[0][: len(train_spec)], train_features[1][: len(train_spec)])
-        baseline_models["linear_probe"] = linear_probe(model, clean, multi_label=train_spec.multi_label, seed=seed)
+        baseline_models["linear_probe"] = linear_probe(source, clean, multi_label=train_spec.multi_label, seed=seed)
 
     fit_started = time.perf_counter()
-    for stage in cached:
-        history.append(fit_head_on_features(
-            model, train_features, val_features, stage, loss=loss, metrics=metrics, batch_size=batch_size,
-            class_weight=weights_by_class, monitor=monitor, verbose=verbose))
+    if saved is None:
+        for stage in cached:
+            history.append(fit_head_on_features(
+                model, train_features, val_features, stage, loss=loss, metrics=metrics, batch_size=batch_size,
+                class_weight=weights_by_class, monitor=monitor, verbose=verbose))
     remaining = plan[len(cached):]
     kept_stage = history[-1]["name"] if history else None
-    if remaining:
+    plan_warnings: list[str] = []
+    finished = saved is not None and saved["plan"]["index"] >= len(remaining)
+    if remaining and not finished:
         previous = (history[-1]["name"], history[-1]["best_value"]) if history else None
+        cached_history = list(history)
+
+        def before_fit(staged):
+            if saved is not None:
+                staged.resume(saved["plan"], **load_kept_weights(resume_dir))
+            extra = {"cached_history": cached_history, "run_key": run_key}
+            return [ResumeCheckpoint(resume_dir, staged, extra)] if resume_dir is not None else []
+
         staged = run_plan(model, remaining, spec.blocks(get_backbone_layer(model)), train_ds, val_ds,
                           monitor=monitor, freeze_batchnorm=pretrained, class_weight=weights_by_class,
-                          callbacks=all_callbacks, verbose=verbose, previous_best=previous)
+                          callbacks=all_callbacks, verbose=verbose, previous_best=previous,
+                          initial_epoch=saved["epoch"] + 1 if saved is not None else 0, before_fit=before_fit)
         offset = sum(record["epochs_run"] for record in history)
         for record in staged.stage_history:
-            record["first_epoch"] += offset
+            record.setdefault("plan_first_epoch", record["first_epoch"])
+            record["first_epoch"] = record["plan_first_epoch"] + offset
         history += staged.stage_history
         kept_stage = staged.kept_stage
+        plan_warnings = staged.warnings
+    elif finished:
+        history += saved["plan"]["stage_history"]
     timings["fit"] = time.perf_counter() - fit_started
 
     final_metrics = _score(model, val_ds)
@@ -278,7 +315,7 @@ def build_and_fit(
     for name, baseline in baseline_models.items():
         baseline.compile(loss=loss, metrics=[type(m).from_config(m.get_config()) for m in metrics])
         scores[name] = _score(baseline, val_ds)
-    warnings = transfer_warnings(
+    warnings = plan_warnings + transfer_warnings(
         final_metrics.get("accuracy"), {name: s for name, s in scores.items() if name != "fine_tuned"})
     warnings += transfer_warnings(None, None, [(h["name"], h.get("best_value")) for h in history],
                                   metric=monitor, higher_is_better="loss" not in monitor)
@@ -320,6 +357,9 @@ def build_and_fit(
         "path_column": path_column,
         "label_column": label_column,
         "label_delimiter": label_delimiter,
+        "scan": scan,
+        "strict": strict,
+        "max_pixels": max_pixels,
         "monitor": monitor,
         "baselines": list(wanted_baselines),
         "feature_cache": feature_cache,
@@ -369,6 +409,41 @@ def build_and_fit_from_config(config: Mapping | str | os.PathLike, **overrides) 
         if isinstance(arguments.get(key), str) and arguments[key].startswith("<"):
             raise ValueError(f"The config's {key} was {arguments[key]}, which cannot be reloaded: pass {key}=.")
     return build_and_fit(**arguments)
+
+
+def _saved_run(resume_dir: Path | None, run_key: dict) -> dict | None:
+    if resume_dir is None:
+        raise ValueError("resume=True needs output_dir=, the folder of the run to resume.")
+    saved = load_resume_state(resume_dir)
+    if saved is None:
+        print(f"Nothing to resume in {resume_dir}: starting the run from the beginning.")
+        return None
+    if saved.get("run_key") != json.loads(json.dumps(run_key)):
+        raise ValueError(
+            f"{resume_dir} holds a different run (its backbone, stages, classes or image size differ from these "
+            "arguments): pass the same arguments to resume it, or resume=False to start over."
+        )
+    return saved
+
+
+def _fresh_model(spec, train_spec, weights, size, dropout, hidden_units) -> keras.Model:
+    """The model as built, before training (the linear probe needs the pretrained features)."""
+    return build_model(spec, train_spec.num_classes, weights=weights, image_size=size, dropout=dropout,
+                       hidden_units=hidden_units, multi_label=train_spec.multi_label)
+
+
+def _check_output_dir(output_dir) -> Path:
+    """Fails before training, not after it, when results cannot be written."""
+    folder = Path(output_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".keras_transfer_write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"Cannot write to output_dir {folder} ({error.strerror or error}): choose a folder you "
+                         "can write to.") from error
+    return folder
 
 
 def _score(model: keras.Model, val_ds) -> dict[str, float]:

@@ -28,7 +28,7 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_transfer.augmentation import Augmentation
-from keras_transfer.data import DataSpec, from_arrays, from_dataframe, from_folder
+from keras_transfer.data import DataSpec, from_arrays, from_dataframe, from_folder, scan_spec
 from keras_transfer.images import decode_image
 
 CLASS_MODES = ("categorical", "binary", "sparse", "input", "raw", None)
@@ -194,7 +194,7 @@ class ImageDataGenerator:
         if keep_aspect_ratio:
             raise ValueError("keep_aspect_ratio=True is not supported: images are resized to target_size; "
                              "crop them beforehand or use random_resized_crop.")
-        spec = from_folder(Path(directory), class_names=classes, role="training")
+        spec = scan_spec(from_folder(Path(directory), class_names=classes, role="training", convertible=True))
         spec = self._subset_per_class(spec, subset)
         root = Path(directory)
         filenames = [os.path.relpath(p, root) for p in spec.paths]
@@ -227,8 +227,8 @@ class ImageDataGenerator:
         _check_subset(subset, self.validation_split)
         if weight_col is not None:
             raise ValueError("weight_col is not supported: pass sample weights to model.fit instead.")
-        spec = from_dataframe(dataframe, path_column=x_col, label_column=y_col, directory=directory,
-                              class_names=classes, source="dataframe")
+        spec = scan_spec(from_dataframe(dataframe, path_column=x_col, label_column=y_col, directory=directory,
+                                        class_names=classes, source="dataframe"))
         spec = self._subset_head(spec, subset)
         return self._flow(spec, target_size, color_mode, class_mode, batch_size, shuffle, seed, subset,
                           interpolation, [str(p) for p in spec.paths])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+# Files TensorFlow decodes in the graph, and those the up-front scan converts with Pillow first.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
+CONVERTIBLE_EXTENSIONS = (".tif", ".tiff")
 
 
 def decode_image(encoded: tf.Tensor, image_size: tuple[int, int], method: str = "bilinear") -> tf.Tensor:
@@ -28,9 +30,19 @@ def decode_image(encoded: tf.Tensor, image_size: tuple[int, int], method: str = 
     Example:
         >>> pixels = decode_image(tf.io.read_file("cat.jpg"), (224, 224))
     """
+    return resize_pixels(decode_pixels(encoded), image_size, method)
+
+
+def decode_pixels(encoded: tf.Tensor) -> tf.Tensor:
+    """Decodes one encoded image to uint8 RGB (H, W, 3), as training and serving do (no resize).
+
+    Example:
+        >>> decode_pixels(tf.io.read_file("cat.png")).shape
+        TensorShape([480, 640, 3])
+    """
     image = tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)
     image.set_shape([None, None, 3])
-    return resize_pixels(image, image_size, method)
+    return image
 
 
 def resize_pixels(image: tf.Tensor, image_size: tuple[int, int], method: str = "bilinear") -> tf.Tensor:

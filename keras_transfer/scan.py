@@ -49,6 +49,8 @@ import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from keras_transfer.images import decode_pixels
+
 DEFAULT_MAX_PIXELS = 89_478_485
 """Pillow's default decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`): about 9459 x 9459."""
 
@@ -688,11 +690,10 @@ def _notes(path: str, image_format: str, frames: int | None, animated: bool) -> 
 def tf_decode_error(data: bytes) -> str | None:
     """Decodes `data` exactly as the training pipeline does; returns TensorFlow's error message, or None if it decodes.
 
-    This is `keras_transfer.images.decode_image` without the resize:
-    `tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)`.
+    This is `keras_transfer.images.decode_pixels`, the training pipeline's decoder without the resize.
     """
     try:
-        tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
+        decode_pixels(tf.constant(data))
     except (tf.errors.OpError, ValueError) as error:
         message = (getattr(error, "message", None) or str(error)).split("}} ")[-1].replace(" [Op:DecodeImage]", "")
         return (message.strip().splitlines() or [type(error).__name__])[0][:200]

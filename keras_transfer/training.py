@@ -133,12 +133,17 @@ class LayerwiseAdamW(keras.optimizers.AdamW):
 
     Args:
         lr_multipliers: `{variable path: factor}`; variables not named use 1.0.
+        no_weight_decay: regexes of variable names weight decay leaves alone
+            (kept in the config, so a reloaded optimizer decays the same variables).
         **kwargs: everything `keras.optimizers.AdamW` takes.
     """
 
-    def __init__(self, lr_multipliers: Mapping[str, float] | None = None, **kwargs):
+    def __init__(self, lr_multipliers: Mapping[str, float] | None = None,
+                 no_weight_decay: Sequence[str] = tuple(NO_WEIGHT_DECAY), **kwargs):
         super().__init__(**kwargs)
         self.lr_multipliers = dict(lr_multipliers or {})
+        self.no_weight_decay = list(no_weight_decay)
+        self.exclude_from_weight_decay(var_names=self.no_weight_decay)
 
     def build(self, var_list):
         super().build(var_list)
@@ -153,7 +158,8 @@ class LayerwiseAdamW(keras.optimizers.AdamW):
         return super().update_step(gradient, variable, learning_rate)
 
     def get_config(self):
-        return {**super().get_config(), "lr_multipliers": self.lr_multipliers}
+        return {**super().get_config(), "lr_multipliers": self.lr_multipliers,
+                "no_weight_decay": self.no_weight_decay}
 
 
 def make_optimizer(
@@ -183,13 +189,8 @@ def make_optimizer(
             warmup_target=stage.learning_rate if warmup else None,
             warmup_steps=warmup,
         )
-    optimizer = LayerwiseAdamW(
-        lr_multipliers=lr_multipliers,
-        learning_rate=learning_rate,
-        weight_decay=stage.weight_decay,
-    )
-    optimizer.exclude_from_weight_decay(var_names=NO_WEIGHT_DECAY)
-    return optimizer
+    return LayerwiseAdamW(lr_multipliers=lr_multipliers, learning_rate=learning_rate,
+                          weight_decay=stage.weight_decay)
 
 
 @dataclass
@@ -228,6 +229,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
             best epoch and value, whether it stopped early, the trainable
             blocks and the per-epoch metrics.
         total_epochs: the `epochs` to give `model.fit` (the sum of the stages').
+        warnings: sentences about stages whose loss became NaN or infinite.
         kept_stage: the stage whose weights the model ends with: the last one,
             unless an earlier stage scored better on `monitor` (then its
             weights are restored when the plan ends).
@@ -265,6 +267,10 @@ class StagedUnfreeze(keras.callbacks.Callback):
         self.optimizer_factory = optimizer_factory
         self.stage_history: list[dict] = []
         self.kept_stage: str | None = None
+        self._resume: tuple | None = None
+        self.warnings: list[str] = []
+        self._diverged_at: int | None = None
+        self._stage_start_weights: list | None = None
         self.previous_best = previous_best
         self._overall: tuple[float, str, list | None] = (math.inf, "", None)
         self._state = _StageState()
@@ -290,6 +296,49 @@ class StagedUnfreeze(keras.callbacks.Callback):
             name, value = self.previous_best
             self._overall = (self._sign * value, name, self.model.get_weights())
         self._start_pending = True
+        if self._resume is not None:
+            self._restore(*self._resume)
+            self._resume = None
+
+    # --- resuming ------------------------------------------------------------
+
+    def get_state(self) -> dict:
+        """The plan's progress as JSON-able data (weights are saved separately)."""
+        state, (overall_best, overall_name, _) = self._state, self._overall
+        return {
+            "index": state.index, "epochs_run": state.epochs_run, "best_epoch": state.best_epoch,
+            "wait": state.wait, "best": state.best if math.isfinite(state.best) else None,
+            "start_pending": self._start_pending, "stage_history": self.stage_history, "warnings": self.warnings,
+            "overall_name": overall_name, "overall_best": overall_best if math.isfinite(overall_best) else None,
+        }
+
+    def weights_to_keep(self) -> dict[str, list | None]:
+        """The weights the plan may restore later: the current stage's best and the best stage's."""
+        return {"stage_best": self._state.best_weights, "overall_best": self._overall[2]}
+
+    def resume(self, state: Mapping, stage_best: list | None, overall_best: list | None) -> None:
+        """Continues from `get_state()` data and the saved weights when training begins.
+
+        The model must already hold the saved weights and optimizer state: the
+        current stage goes on with that optimizer instead of a fresh one.
+        """
+        self._resume = (dict(state), stage_best, overall_best)
+
+    def _restore(self, state: dict, stage_best, overall_best) -> None:
+        self._state = _StageState(
+            index=state["index"], epochs_run=state["epochs_run"], best_epoch=state["best_epoch"],
+            wait=state["wait"], best=state["best"] if state["best"] is not None else math.inf,
+            best_weights=stage_best,
+        )
+        self.stage_history = list(state["stage_history"])
+        self.warnings = list(state["warnings"])
+        overall = state["overall_best"] if state["overall_best"] is not None else math.inf
+        self._overall = (overall, state["overall_name"], overall_best)
+        self._start_pending = state["start_pending"]
+        if not self._start_pending and self.current_stage is not None:
+            self.set_trainable(self.current_stage)
+            self._stage_start_weights = self.model.get_weights()
+            self.model.make_train_function(force=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._start_pending and self.current_stage is not None:
@@ -308,7 +357,10 @@ class StagedUnfreeze(keras.callbacks.Callback):
         record["epochs_run"] = state.epochs_run
 
         value = self._monitored(logs)
-        if value is not None and self._sign * value < self._sign * state.best or state.best_epoch < 0:
+        if self._diverged_at is not None or (value is not None and not math.isfinite(value)):
+            self._end_diverged_stage(epoch, record)
+            return
+        if state.best_epoch < 0 or (value is not None and self._sign * value < state.best):
             state.best = self._sign * value if value is not None else math.inf
             state.best_epoch = epoch
             state.wait = 0
@@ -323,10 +375,35 @@ class StagedUnfreeze(keras.callbacks.Callback):
         if state.epochs_run >= stage.epochs or out_of_patience:
             self._end_stage(epoch, stopped_early=out_of_patience and state.epochs_run < stage.epochs)
 
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and self._diverged_at is None and not math.isfinite(float(loss)):
+            self._diverged_at = batch
+            self.model.stop_training = True  # ends this epoch; on_epoch_end decides what comes next
+
     # --- stages ------------------------------------------------------------
+
+    def _end_diverged_stage(self, epoch: int, record: dict):
+        """NaN/inf loss: restore the stage's best (or starting) weights, end the stage, go on with the plan."""
+        step, self._diverged_at = self._diverged_at, None
+        state = self._state
+        self.model.set_weights(state.best_weights if state.best_weights is not None else self._stage_start_weights)
+        state.best_weights = None
+        where = f"epoch {epoch + 1}" + (f", step {step + 1}" if step is not None else "")
+        message = (f"Stage '{record['name']}': the loss became NaN or infinite at {where}; restored the stage's "
+                   "best weights and ended the stage. Lower the stage's learning_rate (or check the data for "
+                   "NaN pixels or labels).")
+        record["diverged"] = {"epoch": epoch, "step": step}
+        self.warnings.append(message)
+        if self.verbose:
+            print(f"\n{message}")
+        self._end_stage(epoch, stopped_early=True)
+        if self.current_stage is not None:
+            self.model.stop_training = False
 
     def _start_stage(self, epoch: int):
         stage = self.current_stage
+        self._stage_start_weights = self.model.get_weights()
         trained = self.set_trainable(stage)
         steps = (self.params or {}).get("steps")
         multipliers = self._lr_multipliers(stage, trained)
@@ -338,6 +415,10 @@ class StagedUnfreeze(keras.callbacks.Callback):
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             optimizer.build(self.model.trainable_variables)
         self.model.optimizer = optimizer
+        # A saved model (checkpoint, resume) must record this optimizer, not the one given to compile().
+        compile_config = getattr(self.model, "_compile_config", None)
+        if compile_config is not None:
+            compile_config.config["optimizer"] = optimizer
         self.model.make_train_function(force=True)
         self._state = _StageState(index=self._state.index)
         self.stage_history.append({
@@ -500,6 +581,8 @@ def run_plan(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 1,
     previous_best: tuple[str, float] | None = None,
+    initial_epoch: int = 0,
+    before_fit: Callable[[StagedUnfreeze], Sequence[keras.callbacks.Callback]] | None = None,
 ) -> StagedUnfreeze:
     """Runs a stage plan on a compiled model with one `model.fit` call.
 
@@ -514,6 +597,9 @@ def run_plan(
         callbacks: extra callbacks.
         verbose: Keras' verbosity.
         previous_best: see `StagedUnfreeze`.
+        initial_epoch: the epoch to start at (when resuming).
+        before_fit: called with the callback before training; returns more
+            callbacks to run after it (e.g. the resume checkpoint).
 
     Returns:
         The `StagedUnfreeze` callback, with `stage_history` and `kept_stage`.
@@ -522,6 +608,8 @@ def run_plan(
         monitor = monitor[4:]
     staged = StagedUnfreeze(stages, blocks=blocks, monitor=monitor, freeze_batchnorm=freeze_batchnorm,
                             verbose=verbose, previous_best=previous_best)
-    model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs, callbacks=[staged, *callbacks],
-              class_weight=class_weight, verbose=verbose)
+    after = list(before_fit(staged)) if before_fit is not None else []
+    model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs,
+              initial_epoch=initial_epoch, callbacks=[staged, *after, *callbacks], class_weight=class_weight,
+              verbose=verbose)
     return staged

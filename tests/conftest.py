@@ -1,8 +1,11 @@
 """Shared test setup: quiet, deterministic, offline, CPU-only."""
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The scan's cache goes to a temporary folder, not the user's ~/.cache.
+os.environ.setdefault("KERAS_TRANSFER_CACHE_DIR", tempfile.mkdtemp(prefix="keras_transfer_test_cache_"))
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 

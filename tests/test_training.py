@@ -192,3 +192,33 @@ def test_stages_from_dicts_and_bad_options():
         resolve_stages([{"lr": 0.1}], pretrained=True)
     with pytest.raises(ValueError, match="schedule must be one of"):
         Stage(schedule="linear")
+
+
+def test_nan_loss_ends_the_stage_restores_its_best_weights_and_the_plan_goes_on():
+    model = _tiny_model()
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(64, 2)).astype("float32")
+    plan = StagedUnfreeze(
+        [Stage("a", epochs=3, learning_rate=1e-3, train_blocks="all", patience=None, schedule="constant"),
+         Stage("b", epochs=1, learning_rate=1e-4, train_blocks="all", patience=None, schedule="constant")],
+        blocks=[Block("body", (model.get_layer("body"),))], monitor="loss", verbose=0,
+    )
+
+    class Poison(keras.callbacks.Callback):
+        """Turns a weight into NaN at the 3rd step of the 2nd epoch, as a diverging run would."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.epoch == 1 and batch == 2:
+                self.good = self.model.get_layer("head").kernel.numpy().copy()
+                self.model.get_layer("head").kernel.assign(np.full((3, 2), np.nan))
+
+    poison = Poison()
+    model.fit(x, y, batch_size=8, epochs=plan.total_epochs, callbacks=[plan, poison], verbose=0)
+    first, second = plan.stage_history
+    assert first["diverged"] == {"epoch": 1, "step": 2} and first["epochs_run"] == 2
+    assert "NaN or infinite at epoch 2, step 3" in plan.warnings[0]
+    assert second["epochs_run"] == 1, "the plan goes on with the next stage"
+    assert np.isfinite(model.get_layer("head").kernel.numpy()).all()

@@ -4,6 +4,7 @@ Example:
     >>> import keras_transfer
     >>> result = keras_transfer.build_and_fit("photos/", backbone="efficientnetv2b0")
     >>> print(result.summary())
+    >>> result.export("saved_models/photos")
 """
 
 __version__ = "0.1.0"
@@ -17,11 +18,17 @@ from keras_transfer.backbones import (  # noqa: E402
     list_backbones,
 )
 from keras_transfer.data import DataSpec, load_data  # noqa: E402
+from keras_transfer.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
+from keras_transfer.exporter import ExportResult, export  # noqa: E402
 from keras_transfer.fit import FitResult, build_and_fit, build_and_fit_from_config  # noqa: E402
 from keras_transfer.generator import ImageDataGenerator  # noqa: E402
+from keras_transfer.inference import Predictor, load  # noqa: E402
 from keras_transfer.layers import BackbonePreprocessing  # noqa: E402
-from keras_transfer.model import build_model, model_blocks  # noqa: E402
+from keras_transfer.model import build_model, load_model, model_blocks  # noqa: E402
 from keras_transfer.pipeline import make_dataset  # noqa: E402
+from keras_transfer.pretrained import vgg16_hed_weights  # noqa: E402
+from keras_transfer.report import write_report  # noqa: E402
+from keras_transfer.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
 from keras_transfer.training import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
 
 __all__ = [
@@ -29,21 +36,36 @@ __all__ = [
     "BackbonePreprocessing",
     "BackboneSpec",
     "Block",
+    "CorruptImageError",
     "DEFAULT_AUGMENTATION",
     "DataSpec",
+    "Evaluation",
+    "ExportResult",
     "FitResult",
     "ImageDataGenerator",
     "LayerwiseAdamW",
+    "Predictor",
+    "ScanResult",
     "Stage",
     "StagedUnfreeze",
     "build_and_fit",
     "build_and_fit_from_config",
     "build_model",
+    "check_file",
+    "compute_metrics",
     "custom_backbone",
     "default_stages",
+    "evaluate",
+    "export",
     "get_backbone",
     "list_backbones",
+    "load",
     "load_data",
+    "load_model",
     "make_dataset",
     "model_blocks",
+    "scan_files",
+    "transfer_warnings",
+    "vgg16_hed_weights",
+    "write_report",
 ]

@@ -19,6 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -313,9 +314,11 @@ def evaluate(
         model_or_result: a `keras.Model` giving probabilities, or an object
             with `.model` and `.class_names` (a `FitResult`).
         data: `(x, y)` arrays, with pixels x (N, H, W, 3) in 0–255 and labels
-            y as int indices, strings (class names), one-hot or multi-hot; or
-            a `tf.data.Dataset` of `(pixels, labels)` batches (extra elements
-            such as sample weights are ignored).
+            y as int indices, strings (class names), one-hot or multi-hot; a
+            `tf.data.Dataset` of `(pixels, labels)` batches (extra elements
+            such as sample weights are ignored); or anything `build_and_fit`
+            reads: a class folder, CSV path, DataFrame, `(paths, labels)`,
+            `"tfds:name:split"`, a `DataSpec` or an ImageDataGenerator flow.
         class_names: the class names; default: the result's `class_names`,
             else the sorted distinct string labels, else `"0"`, `"1"`, ...
         batch_size: prediction batch size for array data.
@@ -336,6 +339,8 @@ def evaluate(
     """
     model, names, result_multi_label = _unwrap(model_or_result)
     names = list(class_names) if class_names is not None else names
+    if _is_data_source(data):
+        data, names = _labelled_batches(model, data, names, batch_size)
     if multi_label is None:
         multi_label = result_multi_label if result_multi_label is not None else _model_multi_label(model)
     if _is_dataset(data):
@@ -664,6 +669,29 @@ def _model_multi_label(model) -> bool | None:
     if activation == "sigmoid" and units and units > 1:
         return True
     return None
+
+
+def _is_data_source(data) -> bool:
+    """Data that `keras_transfer.data` reads: a folder, CSV, DataFrame, tfds name, paths, a spec or a flow."""
+    import pandas as pd
+
+    from keras_transfer.data import DataSpec, _is_path_list
+
+    if getattr(data, "keras_transfer_flow", None) is not None:
+        return True
+    if isinstance(data, (str, os.PathLike, pd.DataFrame, DataSpec)):
+        return True
+    return isinstance(data, (tuple, list)) and len(data) == 2 and _is_path_list(data[0])
+
+
+def _labelled_batches(model, data, names, batch_size: int):
+    """(pixels, labels) batches at the model's input size, read (and scanned) like training data."""
+    from keras_transfer.data import to_spec
+    from keras_transfer.pipeline import pixels_dataset
+
+    spec = to_spec(data, class_names=names, role="evaluation")
+    size = tuple(int(side) for side in model.input_shape[1:3])
+    return pixels_dataset(spec, size).batch(batch_size), list(spec.class_names)
 
 
 def _is_dataset(data) -> bool:

@@ -87,6 +87,66 @@ class FitResult:
             path.write_text(json.dumps(self.config, indent=2))
         return path
 
+    def evaluate(self, data=None, **options):
+        """Scores the model on `data` (default: the validation data); see `keras_transfer.evaluate`.
+
+        Returns:
+            An `Evaluation` (metrics, confusion matrix, calibration, hardest images).
+
+        Example:
+            >>> print(result.evaluate("test_photos/"))
+        """
+        from keras_transfer.evaluate import evaluate
+
+        data = data if data is not None else self.validation_spec
+        if data is None:
+            raise ValueError("This run had no validation data: pass the data to evaluate on.")
+        return evaluate(self, data, **options)
+
+    def report(self, path: str | os.PathLike, data=None, evaluation=None) -> Path:
+        """Writes the self-contained HTML report: data, config, curves, metrics, confusions, baselines, warnings.
+
+        Args:
+            path: the .html file to write.
+            data: what to evaluate on (default: the validation data).
+            evaluation: an `Evaluation` already computed (skips evaluating again).
+
+        Returns:
+            The path written.
+        """
+        from keras_transfer.report import write_report
+
+        evaluation = evaluation or self.evaluate(data)
+        summary = {**self.data_summary, "class_weight": self.config.get("class_weight")}
+        return write_report(path, evaluation=evaluation, history=self.history, config=self.config,
+                            data_summary=summary, baselines=self.baselines, warnings=self.warnings,
+                            title=f"{self.backbone.keras_name} on {len(self.class_names)} classes")
+
+    def export(self, directory: str | os.PathLike, *, report: bool = True, **options):
+        """Exports the model with its labels, config and validation metrics; see `keras_transfer.export`.
+
+        TFLite int8 calibration uses training images and the TFLite accuracy
+        the validation images, unless `representative_data`/`validation_data`
+        are given. With `report=True`, `report.html` is written beside the model.
+
+        Returns:
+            The `ExportResult`.
+
+        Example:
+            >>> result.export("saved_models/flowers", tflite=["float16", "int8"])
+        """
+        from keras_transfer.exporter import export
+
+        if options.get("tflite") and "representative_data" not in options:
+            options["representative_data"] = make_dataset(self.train_spec, self.image_size, 32, cache=False)
+        if options.get("tflite") and "validation_data" not in options and self.validation_spec is not None:
+            options["validation_data"] = make_dataset(self.validation_spec, self.image_size, 32, cache=False)
+        exported = export(self.model, directory, class_names=self.class_names, multi_label=self.multi_label,
+                          config=self.config, metrics=self.metrics, **options)
+        if report and self.validation_spec is not None:
+            self.report(Path(exported.directory) / "report.html")
+        return exported
+
     def summary(self) -> str:
         """A few lines: the stages run and the validation metrics."""
         lines = [f"{self.backbone.keras_name} on {len(self.class_names)} classes, image size {self.image_size}"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import keras
 
 from keras_transfer.backbones import (
@@ -137,3 +140,35 @@ def batchnorm_layers(layer: keras.layers.Layer) -> list[keras.layers.BatchNormal
         for sub in layer._flatten_layers(include_self=True, recursive=True)
         if isinstance(sub, keras.layers.BatchNormalization)
     ]
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Loads a `.keras` model in safe mode: no code inside the file runs.
+
+    Args:
+        path: a `.keras` file (e.g. `model.keras` of an export, or a checkpoint).
+
+    Returns:
+        The model, compiled as it was saved.
+
+    Raises:
+        ValueError: the file would need unsafe deserialisation (a `Lambda`
+            layer or other Python code stored in it), with what to do.
+
+    Example:
+        >>> model = keras_transfer.load_model("saved_models/demo/model.keras")
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {path}: give the path of a .keras file.")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except ValueError as error:
+        if "safe_mode" not in str(error) and "unsafe" not in str(error).lower():
+            raise
+        raise ValueError(
+            f"Refused to load {path}: it stores Python code (for example a Lambda layer or a lambda function) "
+            "that would run while loading, which is how a model file from a stranger can take over your machine. "
+            "Load it with keras.saving.load_model(path, safe_mode=False) only if you trust who made it and "
+            "what is in it."
+        ) from error

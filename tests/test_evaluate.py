@@ -351,7 +351,8 @@ def test_evaluate_rejects_unknown_inputs():
     with pytest.raises(TypeError, match=r"\(x, y\) arrays or a tf.data.Dataset"):
         evaluate(model, _images(LOGITS))
     with pytest.raises(ValueError, match="not among the class names"):
-        evaluate(model, (_images(LOGITS), np.array(["cat", "dog", "emu", "cat", "dog"])), class_names=["cat", "dog", "x"])
+        labels = np.array(["cat", "dog", "emu", "cat", "dog"])
+        evaluate(model, (_images(LOGITS), labels), class_names=["cat", "dog", "x"])
 
 
 # --- transfer and imbalance warnings ----------------------------------------------------------------

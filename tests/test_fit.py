@@ -100,3 +100,21 @@ def test_training_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
 def test_public_api_is_exported():
     for name in ("build_and_fit", "build_model", "list_backbones", "StagedUnfreeze", "ImageDataGenerator", "Stage"):
         assert name in keras_transfer.__all__ and hasattr(keras_transfer, name)
+
+
+def test_result_evaluates_reports_and_exports_end_to_end(tmp_path, shapes_folder, vgg16_weights):
+    result = build_and_fit(shapes_folder, backbone="vgg16", weights=vgg16_weights, image_size=32, epochs=2,
+                           batch_size=16, verbose=0)
+    evaluation = result.evaluate()  # the validation data
+    assert evaluation.accuracy == pytest.approx(result.metrics["accuracy"], abs=1e-6)
+    on_folder = result.evaluate(shapes_folder)  # a folder, read the way training reads it
+    assert on_folder.num_samples == 120 and on_folder.class_names == result.class_names
+    exported = result.export(tmp_path / "export", tflite=["float32"])
+    assert (tmp_path / "export" / "report.html").exists()
+    assert (tmp_path / "export" / "saved_model").is_dir() and exported.tflite
+    predictor = keras_transfer.load(tmp_path / "export")
+    circle = sorted((shapes_folder / "circle").glob("*.png"))[0]
+    assert predictor.predict(str(circle))[0]["class_name"] == "circle"
+    report = tmp_path / "report.html"
+    result.report(report, evaluation=evaluation)
+    assert "confusion-matrix" in report.read_text()

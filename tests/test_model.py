@@ -74,3 +74,19 @@ def test_saved_model_reloads_in_safe_mode(tmp_path):
     again = keras.saving.load_model(path, safe_mode=True)
     pixels = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(again.predict(pixels, verbose=0), model.predict(pixels, verbose=0), atol=1e-5)
+
+
+def test_load_model_is_safe_and_refuses_stored_code(tmp_path):
+    from keras_transfer.model import load_model
+
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
+    unsafe = keras.Model(inputs, outputs)
+    unsafe.save(tmp_path / "unsafe.keras")
+    with pytest.raises(ValueError, match=r"Refused to load .*unsafe.keras.*Lambda layer.*safe_mode=False"):
+        load_model(tmp_path / "unsafe.keras")
+    safe = build_model("vgg16", 3, weights=None, image_size=32)
+    safe.save(tmp_path / "safe.keras")
+    assert load_model(tmp_path / "safe.keras").output_shape == (None, 3)
+    with pytest.raises(FileNotFoundError, match="No model file"):
+        load_model(tmp_path / "missing.keras")

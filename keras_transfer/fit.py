@@ -193,6 +193,9 @@ def build_and_fit(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     baselines: Sequence[str] = (),
     resume: bool = False,
+    mixed_precision: str | bool = "auto",
+    jit_compile: bool | str = False,
+    steps_per_execution: int = 1,
     feature_cache: bool = True,
     feature_views: int = 0,
     verbose: int = 1,
@@ -247,6 +250,12 @@ def build_and_fit(
         resume: continue a killed run from `output_dir` (its last completed
             epoch, optimizer state and stage plan) and finish the plan. Every
             run with an `output_dir` saves what resuming needs after each epoch.
+        mixed_precision: `"auto"` (mixed_float16 on a GPU, mixed_bfloat16 under
+            a TPU strategy, float32 on CPU), True (the same, also on CPU),
+            False, or a Keras dtype policy name. The head and loss stay float32.
+        jit_compile: compile train steps with XLA (True, False or `"auto"`).
+        steps_per_execution: train steps per call into the compiled function
+            (larger values cut Python overhead on accelerators).
         feature_cache: train the head-only stages at the start of a pretrained
             plan on backbone features computed once (much faster; same head).
         feature_views: augmented views of each training image added to the
@@ -281,11 +290,13 @@ def build_and_fit(
     timings["data"] = time.perf_counter() - started
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
+    policy = resolve_precision(mixed_precision, strategy)
+    with scope, dtype_policy(policy):
         model = build_model(spec, train_spec.num_classes, weights=weights, image_size=size,
                             dropout=dropout, hidden_units=hidden_units, multi_label=train_spec.multi_label)
         loss, metrics = loss_and_metrics(train_spec, label_smoothing)
-        model.compile(optimizer=keras.optimizers.AdamW(), loss=loss, metrics=metrics, jit_compile=False)
+        model.compile(optimizer=keras.optimizers.AdamW(), loss=loss, metrics=metrics, jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution)
     timings["build"] = time.perf_counter() - started - timings["data"]
 
     train_ds = make_dataset(train_spec, size, batch_size, training=True, augmentation=augment, seed=seed,
@@ -421,6 +432,9 @@ def build_and_fit(
         "strict": strict,
         "max_pixels": max_pixels,
         "monitor": monitor,
+        "mixed_precision": policy,
+        "jit_compile": jit_compile,
+        "steps_per_execution": steps_per_execution,
         "baselines": list(wanted_baselines),
         "feature_cache": feature_cache,
         "feature_views": feature_views,
@@ -469,6 +483,30 @@ def build_and_fit_from_config(config: Mapping | str | os.PathLike, **overrides) 
         if isinstance(arguments.get(key), str) and arguments[key].startswith("<"):
             raise ValueError(f"The config's {key} was {arguments[key]}, which cannot be reloaded: pass {key}=.")
     return build_and_fit(**arguments)
+
+
+def resolve_precision(mixed_precision: str | bool, strategy=None) -> str:
+    """The Keras dtype policy for a run: mixed precision where the hardware gains from it."""
+    if isinstance(mixed_precision, str) and mixed_precision != "auto":
+        return mixed_precision
+    if mixed_precision is False:
+        return "float32"
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "mixed_bfloat16"
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if mixed_precision is True else "float32"
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds layers under a Keras dtype policy, then restores the previous one."""
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _saved_run(resume_dir: Path | None, run_key: dict) -> dict | None:

@@ -118,3 +118,17 @@ def test_result_evaluates_reports_and_exports_end_to_end(tmp_path, shapes_folder
     report = tmp_path / "report.html"
     result.report(report, evaluation=evaluation)
     assert "confusion-matrix" in report.read_text()
+
+
+def test_precision_policy_choice_and_a_mixed_precision_run(shapes_arrays):
+    from keras_transfer.fit import resolve_precision
+
+    assert resolve_precision("auto") == "float32"  # this machine has no GPU
+    assert resolve_precision(False) == "float32"
+    assert resolve_precision("mixed_float16") == "mixed_float16"
+    x, y, _ = shapes_arrays
+    result = build_and_fit((x[:48], y[:48]), backbone="vgg16", weights=None, image_size=32, epochs=1, verbose=0,
+                           mixed_precision="mixed_bfloat16", steps_per_execution=2)
+    assert result.model.get_layer("predictions").compute_dtype == "float32"
+    assert get_backbone_layer(result.model).layers[1].compute_dtype == "bfloat16"
+    assert keras_transfer.build_model("vgg16", 3, weights=None, image_size=32).dtype_policy.name == "float32"

@@ -22,7 +22,7 @@ from keras_transfer.augmentation import resolve_augmentation
 from keras_transfer.backbones import BackboneSpec, resolve_backbone, size_pair
 from keras_transfer.baselines import BASELINES, linear_probe, scratch_baseline
 from keras_transfer.data import DataSpec, load_data, summarize
-from keras_transfer.evaluate import transfer_warnings
+from keras_transfer.evaluate import imbalance_warnings, transfer_warnings
 from keras_transfer.features import extract_features, fit_head_on_features
 from keras_transfer.model import build_model, get_backbone_layer
 from keras_transfer.pipeline import make_dataset
@@ -386,7 +386,7 @@ def build_and_fit(
     for name, baseline in baseline_models.items():
         baseline.compile(loss=loss, metrics=[type(m).from_config(m.get_config()) for m in metrics])
         scores[name] = _score(baseline, val_ds)
-    warnings = plan_warnings + transfer_warnings(
+    warnings = imbalance_warnings(train_spec.class_counts()) + plan_warnings + transfer_warnings(
         final_metrics.get("accuracy"), {name: s for name, s in scores.items() if name != "fine_tuned"})
     warnings += transfer_warnings(None, None, [(h["name"], h.get("best_value")) for h in history],
                                   metric=monitor, higher_is_better="loss" not in monitor)

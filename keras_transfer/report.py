@@ -111,7 +111,8 @@ def write_report(
         ...              data_summary=result.data_summary, warnings=transfer_warnings(...))
     """
     data_summary = dict(data_summary or {})
-    all_warnings = [str(w) for w in (warnings or [])] + _data_warnings(data_summary)
+    # dict.fromkeys keeps the order and drops a data warning the caller already gave.
+    all_warnings = list(dict.fromkeys([str(w) for w in (warnings or [])] + _data_warnings(data_summary)))
     sections = [
         ("warnings", "Warnings", _warnings_section(all_warnings)),
         ("data-summary", "Data", _data_section(data_summary)),

@@ -132,3 +132,12 @@ def test_precision_policy_choice_and_a_mixed_precision_run(shapes_arrays):
     assert result.model.get_layer("predictions").compute_dtype == "float32"
     assert get_backbone_layer(result.model).layers[1].compute_dtype == "bfloat16"
     assert keras_transfer.build_model("vgg16", 3, weights=None, image_size=32).dtype_policy.name == "float32"
+
+
+def test_class_imbalance_is_warned_about(shapes_arrays):
+    x, y, _ = shapes_arrays
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1), np.flatnonzero(y == 2)[:8]])
+    result = build_and_fit((x[keep], y[keep]), backbone="vgg16", weights=None, image_size=32, epochs=1,
+                           class_weight="balanced", verbose=0)
+    assert any(line.startswith("Class imbalance") for line in result.warnings)
+    assert result.config["class_weight"] == "balanced"

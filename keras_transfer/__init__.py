@@ -7,6 +7,11 @@ Example:
     >>> result.export("saved_models/photos")
 """
 
+import os
+
+# Before TensorFlow is first imported: keep its C++ start-up chatter (oneDNN, CUDA probing) out of the way.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"
 
 from keras_transfer.augmentation import DEFAULT_AUGMENTATION, Augmentation  # noqa: E402

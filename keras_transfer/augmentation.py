@@ -115,7 +115,7 @@ class Augmentation:
 
     def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         """Augments a batch (B, H, W, 3) of float pixels in 0–255; `seed` is a shape-(2,) int tensor."""
-        images = tf.convert_to_tensor(images, tf.float32)
+        images = tf.cast(images, tf.float32)
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
         if self.random_resized_crop is not None:
             images = self._random_resized_crop(images, seeds[0])

@@ -19,6 +19,66 @@ from keras_transfer.training import default_stages, run_plan
 BASELINES = ("linear_probe", "scratch")
 
 
+def probe_weights(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    multi_label: bool = False,
+    regularization: float = 1.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression on features, as the kernel and bias of the classifier's output layer.
+
+    The regression (scikit-learn, L2, on standardised features) is folded back
+    to raw features, so `softmax(features @ kernel + bias)` (or the sigmoid,
+    for one output or multi-label) gives its probabilities.
+
+    Args:
+        features: (N, D) pooled backbone features.
+        labels: one-hot (N, K), binary (N, 1) or multi-hot (N, K), as `extract_features` returns them.
+        multi_label: one regression per label.
+        regularization: scikit-learn's `C` (inverse L2 strength).
+        seed: the solver's seed.
+
+    Returns:
+        `(kernel (D, units) float32, bias (units,) float32)`.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(features)
+    scaled = scaler.transform(features)
+    units, _ = output_units(labels.shape[1] if labels.ndim == 2 and labels.shape[1] > 1 else 2, multi_label)
+
+    def regression(target):
+        return LogisticRegression(C=regularization, max_iter=2000, random_state=seed).fit(scaled, target)
+
+    if units == 1 or multi_label:  # independent sigmoids, one regression per output
+        columns = labels.reshape(len(labels), -1)
+        coef = np.zeros((columns.shape[1], features.shape[1]))
+        intercept = np.zeros(columns.shape[1])
+        for column in range(columns.shape[1]):
+            target = columns[:, column] > 0.5
+            if target.all() or not target.any():
+                intercept[column] = 20.0 if target.all() else -20.0
+                continue
+            fitted = regression(target)
+            coef[column], intercept[column] = fitted.coef_[0], fitted.intercept_[0]
+    else:
+        fitted = regression(labels.argmax(axis=1))
+        coef = np.zeros((units, features.shape[1]))
+        intercept = np.full(units, -20.0)  # a class absent from training is never predicted
+        if len(fitted.classes_) > 2:
+            coef[fitted.classes_], intercept[fitted.classes_] = fitted.coef_, fitted.intercept_
+        else:  # two classes present: a sigmoid, written as a two-way softmax
+            coef[fitted.classes_] = np.stack([-fitted.coef_[0], fitted.coef_[0]]) / 2
+            intercept[fitted.classes_] = np.array([-fitted.intercept_[0], fitted.intercept_[0]]) / 2
+    # Fold the standardisation into the layer: (f - mean) / scale @ W + b.
+    kernel = (coef / scaler.scale_).T
+    bias = intercept - (scaler.mean_ / scaler.scale_) @ coef.T
+    return kernel.astype(np.float32), bias.astype(np.float32)
+
+
 def linear_probe(
     model: keras.Model,
     train: tuple[np.ndarray, np.ndarray],
@@ -29,9 +89,8 @@ def linear_probe(
 ) -> keras.Model:
     """Logistic regression on frozen backbone features, as a Keras model.
 
-    The regression (scikit-learn, on standardised features) is folded into a
-    Dense layer on top of a copy of `model`'s backbone, so the probe predicts,
-    evaluates and exports like any classifier.
+    The regression is a Dense layer on top of a copy of `model`'s backbone, so
+    the probe predicts, evaluates and exports like any classifier.
 
     Args:
         model: a `build_model` classifier whose backbone still has its pretrained weights.
@@ -47,42 +106,14 @@ def linear_probe(
         >>> features, labels = extract_features(model, train_spec, (224, 224))
         >>> probe = linear_probe(model, (features, labels))
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    features, labels = train
-    scaler = StandardScaler().fit(features)
-    scaled = scaler.transform(features)
-    units, activation = output_units(labels.shape[1] if labels.ndim == 2 and labels.shape[1] > 1 else 2, multi_label)
-    if units == 1 or multi_label:  # independent sigmoids, one regression per output
-        columns = labels.reshape(len(labels), -1)
-        coef = np.zeros((columns.shape[1], features.shape[1]))
-        intercept = np.zeros(columns.shape[1])
-        for column in range(columns.shape[1]):
-            target = columns[:, column] > 0.5
-            if target.all() or not target.any():
-                intercept[column] = 20.0 if target.all() else -20.0
-                continue
-            fitted = LogisticRegression(C=regularization, max_iter=2000, random_state=seed).fit(scaled, target)
-            coef[column], intercept[column] = fitted.coef_[0], fitted.intercept_[0]
-    else:
-        target = labels.argmax(axis=1)
-        fitted = LogisticRegression(C=regularization, max_iter=2000, random_state=seed).fit(scaled, target)
-        coef = np.zeros((units, features.shape[1]))
-        intercept = np.full(units, -20.0)  # a class absent from training is never predicted
-        coef[fitted.classes_] = fitted.coef_ if len(fitted.classes_) > 2 else np.stack([-fitted.coef_[0],
-                                                                                         fitted.coef_[0]]) / 2
-        intercept[fitted.classes_] = fitted.intercept_ if len(fitted.classes_) > 2 else np.array(
-            [-fitted.intercept_[0], fitted.intercept_[0]]) / 2
-    # Fold the standardisation into the layer: (f - mean) / scale @ W + b.
-    kernel = (coef / scaler.scale_).T
-    bias = intercept - (scaler.mean_ / scaler.scale_) @ coef.T
+    kernel, bias = probe_weights(*train, multi_label=multi_label, regularization=regularization, seed=seed)
+    units, activation = output_units(kernel.shape[1] if kernel.shape[1] > 1 else 2, multi_label)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     outputs = keras.layers.Dense(units, activation=activation, dtype="float32", name="predictions")(
         feature_model(copy).output)
     probe = keras.Model(copy.inputs, outputs, name=model.name)
-    probe.get_layer("predictions").set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    probe.get_layer("predictions").set_weights([kernel, bias])
     return probe
 
 

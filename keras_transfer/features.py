@@ -92,6 +92,7 @@ def fit_head_on_features(
     class_weight: Mapping | None = None,
     monitor: str = "val_loss",
     shuffle: bool = True,
+    keep_initial: bool = False,
     verbose: int = 1,
 ) -> dict:
     """Trains the classifier's head (in place) on cached features for one head-only stage.
@@ -106,6 +107,8 @@ def fit_head_on_features(
         class_weight: per-class loss weights.
         monitor: early stopping's metric.
         shuffle: shuffle the features every epoch.
+        keep_initial: score the head before training too, and keep its
+            starting weights if no epoch beats them (for a warm-started head).
         verbose: Keras' verbosity.
 
     Returns:
@@ -117,6 +120,11 @@ def fit_head_on_features(
     head.compile(optimizer=make_optimizer(stage, steps), loss=loss, metrics=list(metrics))
     if validation is None and monitor.startswith("val_"):
         monitor = monitor[4:]
+    initial = None
+    if keep_initial and validation is not None:
+        scores = head.evaluate(validation[0], validation[1], batch_size=batch_size, verbose=0, return_dict=True)
+        initial = (float(scores["loss"] if monitor == "val_loss" else scores.get(monitor[4:], np.nan)),
+                   head.get_weights())
     callbacks = []
     if stage.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=stage.patience,
@@ -126,6 +134,10 @@ def fit_head_on_features(
     values = history.history.get(monitor, [])
     best_epoch = int(np.argmin(values) if "loss" in monitor else np.argmax(values)) if values else -1
     epochs_run = len(history.epoch)
+    kept_initial = False
+    if initial is not None and values and _better(initial[0], values[best_epoch], monitor):
+        head.set_weights(initial[1])
+        kept_initial = True
     return {
         "name": stage.name,
         "stage": stage.to_dict(),
@@ -139,4 +151,11 @@ def fit_head_on_features(
         "stopped_early": epochs_run < stage.epochs,
         "wall_seconds": time.perf_counter() - started,
         "cached_features": True,
+        "kept_initial_head": kept_initial,
     }
+
+
+def _better(candidate: float, reference: float, monitor: str) -> bool:
+    if not np.isfinite(candidate):
+        return False
+    return candidate < reference if "loss" in monitor else candidate > reference

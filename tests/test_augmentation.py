@@ -74,3 +74,31 @@ def test_identity_and_resolution():
 def test_bad_options_are_named(options, message):
     with pytest.raises(ValueError, match=message):
         Augmentation.from_dict(options)
+
+
+@pytest.mark.parametrize("fill_mode", ["nearest", "constant", "reflect", "wrap"])
+def test_xla_warp_computes_what_tensorflows_projective_transform_computes(fill_mode):
+    from keras_transfer.augmentation import FILL_MODES, projective_warp
+
+    images = _batch(shape=(8, 24, 20, 3))
+    augment = Augmentation(rotation_range=40, zoom_range=0.3, shear_range=20, width_shift_range=0.3,
+                           horizontal_flip=True, fill_mode=fill_mode, cval=77.0)
+    transforms = augment.matrices(tf.shape(images), tf.constant([5, 6], tf.int64))
+    expected = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=[24, 20], fill_value=77.0, interpolation="BILINEAR",
+        fill_mode=FILL_MODES[fill_mode])
+    got = tf.function(projective_warp, jit_compile=True)(tf.cast(tf.round(images), tf.uint8), transforms,
+                                                          FILL_MODES[fill_mode], 77.0)
+    rounded = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.round(images), transforms=transforms, output_shape=[24, 20], fill_value=77.0,
+        interpolation="BILINEAR", fill_mode=FILL_MODES[fill_mode])
+    np.testing.assert_allclose(got.numpy(), rounded.numpy(), atol=0.02)
+    assert expected.shape == got.shape
+
+
+def test_uint8_batches_are_augmented_like_float_ones():
+    images = tf.cast(tf.round(_batch()), tf.uint8)
+    augment = Augmentation(rotation_range=20, horizontal_flip=True, brightness_range=(0.9, 1.1))
+    seed = tf.constant([1, 2])
+    np.testing.assert_allclose(augment(images, seed).numpy(), augment(tf.cast(images, tf.float32), seed).numpy(),
+                               atol=1e-3)

@@ -23,16 +23,22 @@ from keras_transfer.training import Stage, make_optimizer
 FEATURE_LAYER = "avg_pool"
 
 
+def feature_layer(model: keras.Model) -> keras.layers.Layer:
+    """The layer whose output the head reads: the pooling, or `features` when the backbone gives (B, D) already."""
+    names = {layer.name for layer in model.layers}
+    return model.get_layer(FEATURE_LAYER if FEATURE_LAYER in names else "features")
+
+
 def feature_model(model: keras.Model) -> keras.Model:
     """The part of a `build_model` classifier from pixels to pooled backbone features."""
-    return keras.Model(model.inputs, model.get_layer(FEATURE_LAYER).output, name="features")
+    return keras.Model(model.inputs, feature_layer(model).output, name="features")
 
 
 def head_model(model: keras.Model) -> keras.Model:
     """A model from pooled features to outputs that reuses (shares) the classifier's head layers."""
-    names = [layer.name for layer in model.layers]
-    head_layers = model.layers[names.index(FEATURE_LAYER) + 1:]
-    features = keras.Input(model.get_layer(FEATURE_LAYER).output.shape[1:], name="features")
+    layer = feature_layer(model)
+    head_layers = model.layers[model.layers.index(layer) + 1:]
+    features = keras.Input(layer.output.shape[1:], name="features")
     x = features
     for layer in head_layers:
         x = layer(x)

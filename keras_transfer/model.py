@@ -85,6 +85,8 @@ def build_model(
     x = base(x, training=False) if pretrained else base(x)
     if len(x.shape) == 4:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    else:  # a backbone that already gives (B, D) features: name them, for the feature cache
+        x = keras.layers.Identity(name="features")(x)
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     if hidden_units:
         x = keras.layers.Dense(hidden_units, activation="relu", name="head_hidden")(x)

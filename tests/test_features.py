@@ -67,3 +67,14 @@ def test_fit_head_record_has_the_stage_history_shape(vgg16_weights, shapes_array
     assert record["cached_features"] and record["trainable_blocks"] == []
     assert set(record["metrics"]) >= {"loss", "val_loss", "accuracy", "val_accuracy"}
     assert record["best_value"] == pytest.approx(min(record["metrics"]["val_loss"]))
+
+
+def test_a_backbone_giving_flat_features_gets_cached_features_too():
+    from keras_transfer.backbones import custom_backbone
+
+    inputs = keras.Input((16, 16, 3))
+    flat = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, name="conv")(inputs))
+    spec = custom_backbone(keras.Model(inputs, flat), preprocessing="tf", blocks=["conv"])
+    model = build_model(spec, 3, weights="pretrained", image_size=16)
+    assert feature_model(model).output_shape == (None, 14 * 14 * 4)
+    assert head_model(model).output_shape == (None, 3)

@@ -19,9 +19,12 @@ lint: install
 	$(VENV)/bin/ruff check keras_transfer tests benchmarks
 
 test: lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 demo: install
+	# Real data offline: Debian's Fashion-MNIST package, installed when missing and apt-get is usable.
+	@[ -d /usr/share/datasets/fashion-mnist ] || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) || true
 	$(PY) -m keras_transfer.cli demo
 
 bench: install

@@ -29,13 +29,13 @@ def test_csv_to_90_percent_with_pretrained_vgg16_and_the_default_staged_plan(sha
 
 def test_image_data_generator_flows_to_90_percent(shapes_folder, vgg16_weights):
     generator = ImageDataGenerator(rotation_range=10, horizontal_flip=True, validation_split=0.2)
-    train = generator.flow_from_directory(shapes_folder, target_size=(32, 32), subset="training")
-    val = generator.flow_from_directory(shapes_folder, target_size=(32, 32), subset="validation")
+    train = generator.flow_from_directory(shapes_folder, target_size=(48, 48), subset="training")
+    val = generator.flow_from_directory(shapes_folder, target_size=(48, 48), subset="validation")
     result = build_and_fit(train, validation_data=val, backbone="vgg16", weights=vgg16_weights,
-                           epochs=3, batch_size=16, verbose=0)
+                           epochs=4, batch_size=16, verbose=0)
     assert result.metrics["accuracy"] >= 0.9, result.summary()
     assert result.config["augmentation"] == {"rotation_range": 10, "horizontal_flip": True}
-    assert result.config["image_size"] == [32, 32]
+    assert result.config["image_size"] == [48, 48]
 
 
 def test_from_scratch_is_one_stage_and_batchnorm_trains(shapes_arrays):

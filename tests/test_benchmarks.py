@@ -1,0 +1,53 @@
+"""Every benchmark script runs in its seconds-long smoke mode and prints its result lines.
+
+These are not timed tests: the figures of a smoke run mean nothing; only that
+each script runs to the end and reports.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+# script → a line its smoke run must print (RATIO lines carry the figures; SKIP when a GPU is needed).
+EXPECTED = {
+    "input_pipeline": ["RATIO default_policy_epoch1_vs_decode_only", "RATIO cached_epoch2_default_policy_vs",
+                       "max |pixel difference|"],
+    "feature_cache": ["RATIO feature_cache_speedup_same_start", "RATIO feature_cache_accuracy_points_same_start"],
+    "end_to_end": ["RATIO build_and_fit_time_to_reference_accuracy_vs_reference"],
+    "serving_latency": ["RATIO serving_default_jpeg_vs_keras_pixels_batch1"],
+    "gpu_training": [],
+}
+
+
+def run_smoke(script: str) -> str:
+    env = dict(os.environ, KERAS_TRANSFER_BENCH_SMOKE="1", TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{script}.py")], capture_output=True, text=True,
+                            env=env, timeout=300, cwd=BENCHMARKS.parent)
+    assert result.returncode == 0, f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_benchmark_smoke(script):
+    output = run_smoke(script)
+    for expected in EXPECTED[script]:
+        assert expected in output, f"{script} did not print {expected!r}:\n{output[-3000:]}"
+    if script == "gpu_training":
+        assert "SKIP gpu_training" in output or "RATIO efficientnetb0_mixed_xla_vs_float32" in output
+    else:
+        ratios = [line for line in output.splitlines() if line.startswith("RATIO ")]
+        assert ratios and all(" = " in line for line in ratios)
+
+
+def test_run_all_lists_every_script():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import run_all
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    scripts = {path.stem for path in BENCHMARKS.glob("*.py")} - {"run_all", "common", "tf_kernel", "transfer_data"}
+    assert set(run_all.SCRIPTS) == scripts

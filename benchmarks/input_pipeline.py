@@ -182,11 +182,11 @@ def warm_up(spec: DataSpec, folder_variants: dict, batch: int) -> None:
 
 def print_table(variants: dict, results: dict[str, Measure]) -> None:
     """The side-by-side table."""
-    print(f"{'variant':<15} {'description':<55} {'epoch 1 img/s':>13} {'epoch 2 img/s':>13} "
+    print(f"{'variant':<17} {'description':<55} {'epoch 1 img/s':>13} {'epoch 2 img/s':>13} "
           f"{'CPU ms/img e1':>13} {'e2':>6}")
     for name, (description, _) in variants.items():
         m = results[name]
-        print(f"{name:<15} {description:<55} {m.rate(1):>13.0f} {m.rate(2):>13.0f} {m.cpu(1):>13.2f} "
+        print(f"{name:<17} {description:<55} {m.rate(1):>13.0f} {m.rate(2):>13.0f} {m.cpu(1):>13.2f} "
               f"{m.cpu(2):>6.2f}")
 
 

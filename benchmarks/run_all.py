@@ -55,7 +55,8 @@ def main(argv=None) -> int:
         summary += [f"    {line}" for line in lines]
         if code != 0:
             failed.append(name)
-    print(f"=== summary ({time.perf_counter() - total:.0f} s{', smoke mode' if args.smoke else ''})")
+    note = ", smoke mode: the figures mean nothing" if args.smoke else ""
+    print(f"=== summary ({time.perf_counter() - total:.0f} s{note})")
     print("\n".join(summary))
     if failed:
         print(f"failed: {', '.join(failed)}")

@@ -218,8 +218,11 @@ def map_coordinate(coordinate: tf.Tensor, size: int, fill_mode: str) -> tf.Tenso
     if fill_mode == "NEAREST":
         return tf.clip_by_value(coordinate, 0.0, length - 1.0)
     if fill_mode == "REFLECT":  # d c b a | a b c d | d c b a, about the pixel edges
-        folded = tf.math.floormod(coordinate + 0.5, 2.0 * length)
-        mapped = tf.where(folded < length, folded - 0.5, 2.0 * length - folded - 0.5)
+        # The image is symmetric about its left edge (-0.5) and periodic in 2 * length: fold |c + 0.5| into
+        # one period, then mirror its second half. abs and floor cost half of floormod and two selects.
+        folded = tf.abs(coordinate + 0.5)
+        folded = folded - 2.0 * length * tf.floor(folded / (2.0 * length))
+        mapped = length - 0.5 - tf.abs(folded - length)
     else:  # WRAP, with TensorFlow's own period arithmetic
         span = length - 1.0
         below = coordinate + length * (tf.math.floor(-coordinate / span) + 1.0)

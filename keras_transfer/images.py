@@ -13,6 +13,10 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
 CONVERTIBLE_EXTENSIONS = (".tif", ".tiff")
 
 
+# Resize methods whose outputs are weighted means of the input pixels: uint8 in, 0-255 out.
+CONVEX_RESIZE_METHODS = ("bilinear", "area", "nearest")
+
+
 def decode_image(encoded: tf.Tensor, image_size: tuple[int, int], method: str = "bilinear") -> tf.Tensor:
     """Decodes one encoded image (JPEG/PNG/GIF/BMP) to float32 RGB pixels (0–255) of `image_size`.
 
@@ -56,9 +60,13 @@ def resize_pixels(image: tf.Tensor, image_size: tuple[int, int], method: str = "
         image = tf.image.grayscale_to_rgb(image)
     elif channels == 4:
         image = image[..., :3]
-    image = tf.cast(image, tf.float32)
     height, width = image_size
     if image.shape[-3] == height and image.shape[-2] == width:
-        return image
-    resized = tf.image.resize(image, (height, width), method=method)
+        return tf.cast(image, tf.float32)
+    # The resize kernels read decoded uint8 as it is: no float copy of the full-size image.
+    decoded = image.dtype == tf.uint8
+    resized = tf.cast(tf.image.resize(image if decoded else tf.cast(image, tf.float32), (height, width),
+                                      method=method), tf.float32)
+    if decoded and method in CONVEX_RESIZE_METHODS:  # weighted means of 0-255 pixels stay in 0-255
+        return resized
     return tf.clip_by_value(resized, 0.0, 255.0)

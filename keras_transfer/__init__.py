@@ -30,7 +30,7 @@ from keras_transfer.generator import ImageDataGenerator  # noqa: E402
 from keras_transfer.inference import Predictor, load  # noqa: E402
 from keras_transfer.layers import BackbonePreprocessing  # noqa: E402
 from keras_transfer.model import build_model, load_model, model_blocks  # noqa: E402
-from keras_transfer.pipeline import make_dataset  # noqa: E402
+from keras_transfer.pipeline import decoded_images, make_dataset  # noqa: E402
 from keras_transfer.pretrained import vgg16_hed_weights  # noqa: E402
 from keras_transfer.report import write_report  # noqa: E402
 from keras_transfer.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
@@ -59,6 +59,7 @@ __all__ = [
     "check_file",
     "compute_metrics",
     "custom_backbone",
+    "decoded_images",
     "default_stages",
     "evaluate",
     "export",

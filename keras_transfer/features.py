@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from keras_transfer.augmentation import Augmentation
 from keras_transfer.data import DataSpec
-from keras_transfer.pipeline import make_dataset
+from keras_transfer.pipeline import decoded_images, make_dataset
 from keras_transfer.training import Stage, make_optimizer
 
 FEATURE_LAYER = "avg_pool"
@@ -54,6 +54,7 @@ def extract_features(
     augmentation: Augmentation | None = None,
     views: int = 0,
     seed: int = 0,
+    decoded: tf.data.Dataset | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pooled backbone features of every image, once clean plus `views` augmented passes.
 
@@ -65,6 +66,9 @@ def extract_features(
         augmentation: used for the augmented views.
         views: number of augmented passes added to the clean one.
         seed: seeds the augmented views.
+        decoded: the spec's `decoded_images` to read and fill (default: decoded
+            here, cached in memory or on disk when there are augmented views, so
+            each image is decoded once).
 
     Returns:
         `(features float32 (N × (1 + views), D), labels in the model's format)`.
@@ -74,10 +78,12 @@ def extract_features(
     """
     extractor = feature_model(model)
     run = tf.function(lambda images: extractor(images, training=False), reduce_retracing=True)
-    passes = [make_dataset(spec, image_size, batch_size, cache=False)]
-    if augmentation is not None and not augmentation.is_identity:
-        passes += [make_dataset(spec, image_size, batch_size, training=True, shuffle=False, cache=False,
-                                augmentation=augmentation, seed=seed + view) for view in range(views)]
+    augmented = views if augmentation is not None and not augmentation.is_identity else 0
+    if decoded is None:
+        decoded = decoded_images(spec, image_size, cache="auto" if augmented else False)
+    passes = [make_dataset(spec, image_size, batch_size, decoded=decoded)]
+    passes += [make_dataset(spec, image_size, batch_size, training=True, shuffle=False, decoded=decoded,
+                            augmentation=augmentation, seed=seed + view) for view in range(augmented)]
     features, labels = [], []
     for dataset in passes:
         for images, targets in dataset:

@@ -25,7 +25,7 @@ from keras_transfer.data import DataSpec, load_data, summarize
 from keras_transfer.evaluate import imbalance_warnings, transfer_warnings
 from keras_transfer.features import extract_features, fit_head_on_features
 from keras_transfer.model import build_model, get_backbone_layer
-from keras_transfer.pipeline import make_dataset
+from keras_transfer.pipeline import decoded_images, make_dataset
 from keras_transfer.resume import ResumeCheckpoint, load_kept_weights, load_resume_model, load_resume_state
 from keras_transfer.training import loss_and_metrics, resolve_class_weight, resolve_stages, run_plan
 
@@ -306,9 +306,13 @@ def build_and_fit(
                       steps_per_execution=steps_per_execution)
     timings["build"] = time.perf_counter() - started - timings["data"]
 
+    # One decoded-image cache per split, shared by the feature extraction, every stage and the baselines:
+    # each image is decoded once, and the augmented epochs all read the cache.
+    train_images = decoded_images(train_spec, size, cache=cache)
+    val_images = decoded_images(val_spec, size, cache=cache) if val_spec is not None else None
     train_ds = make_dataset(train_spec, size, batch_size, training=True, augmentation=augment, seed=seed,
-                            cache=cache)
-    val_ds = make_dataset(val_spec, size, batch_size, cache=cache) if val_spec is not None else None
+                            decoded=train_images)
+    val_ds = make_dataset(val_spec, size, batch_size, decoded=val_images) if val_spec is not None else None
     if val_ds is None and monitor.startswith("val_"):
         monitor = monitor[4:]
     weights_by_class = resolve_class_weight(class_weight, train_spec)
@@ -338,8 +342,9 @@ def build_and_fit(
         step_started = time.perf_counter()
         source = model if saved is None else _fresh_model(spec, train_spec, weights, size, dropout, hidden_units)
         train_features = extract_features(source, train_spec, size, batch_size, augmentation=augment,
-                                          views=feature_views if cached else 0, seed=seed)
-        val_features = extract_features(source, val_spec, size, batch_size) if val_spec is not None else None
+                                          views=feature_views if cached else 0, seed=seed, decoded=train_images)
+        val_features = (extract_features(source, val_spec, size, batch_size, decoded=val_images)
+                        if val_spec is not None else None)
         timings["features"] = time.perf_counter() - step_started
     baseline_models = {}
     if "linear_probe" in wanted_baselines:

@@ -2,7 +2,9 @@
 
 decode (parallel) → resize → cache (uint8, in memory when it fits, else on
 disk) → shuffle → batch → augment (batched, training only) → prefetch. From the
-second epoch on no image is decoded again.
+second epoch on no image is decoded again, and pipelines built on one
+`decoded_images` dataset share its cache: `build_and_fit` decodes every image
+once, in the feature-extraction pass, and its augmented epochs all read the cache.
 """
 
 from __future__ import annotations
@@ -47,6 +49,41 @@ def pixels_dataset(spec: DataSpec, image_size: tuple[int, int]) -> tf.data.Datas
                             num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
+def decoded_images(
+    spec: DataSpec,
+    image_size: tuple[int, int],
+    *,
+    cache: str | bool | None = "auto",
+    cache_dir: str | None = None,
+) -> tf.data.Dataset:
+    """Unbatched `(pixels uint8 (H, W, 3), label)` in the spec's order, decoded in parallel and cached.
+
+    Build it once and pass it as `decoded=` to every `make_dataset` and
+    `extract_features` over the same images: the first complete pass of any of
+    them decodes and fills the cache, every later pass of any of them reads it.
+
+    Args:
+        spec: the data.
+        image_size: (height, width) the images are resized to.
+        cache: `"auto"` (memory when the decoded images fit in
+            `MEMORY_CACHE_BYTES`, else disk), `"memory"`, `"disk"`, a file
+            path prefix, or None/False for no cache (decode on every pass).
+        cache_dir: folder for a disk cache (default: a temporary folder).
+
+    Returns:
+        A `tf.data.Dataset`.
+
+    Example:
+        >>> images = decoded_images(train_spec, (224, 224))
+        >>> train_ds = make_dataset(train_spec, (224, 224), training=True, decoded=images)
+    """
+    dataset = pixels_dataset(spec, image_size)
+    # Cache uint8: 4x less memory than float32, exact for decoded images.
+    dataset = dataset.map(lambda image, label: (tf.cast(tf.round(image), tf.uint8), label),
+                          num_parallel_calls=AUTOTUNE, deterministic=True)
+    return _cache(dataset, spec, image_size, cache, cache_dir)
+
+
 def make_dataset(
     spec: DataSpec,
     image_size: tuple[int, int],
@@ -58,6 +95,7 @@ def make_dataset(
     seed: int = 0,
     cache: str | bool | None = "auto",
     cache_dir: str | None = None,
+    decoded: tf.data.Dataset | None = None,
 ) -> tf.data.Dataset:
     """The batched pipeline for training (shuffled, augmented) or evaluation.
 
@@ -70,10 +108,9 @@ def make_dataset(
             extraction augments in the spec's order).
         augmentation: the training augmentation (None: none).
         seed: seeds shuffling and augmentation.
-        cache: `"auto"` (memory when the decoded images fit in
-            `MEMORY_CACHE_BYTES`, else disk), `"memory"`, `"disk"`, a file
-            path prefix, or None/False for no cache.
-        cache_dir: folder for a disk cache (default: a temporary folder).
+        cache, cache_dir: the decoded-image cache, see `decoded_images`.
+        decoded: the spec's `decoded_images` to read (and share) instead of
+            decoding anew; `cache` and `cache_dir` are then not used.
 
     Returns:
         A `tf.data.Dataset` of `(pixels float32 (B, H, W, 3), labels)` with
@@ -84,11 +121,8 @@ def make_dataset(
     """
     mode = label_mode(spec)
     num_classes = spec.num_classes
-    dataset = pixels_dataset(spec, image_size)
-    # Cache uint8: 4x less memory than float32, exact for decoded images.
-    dataset = dataset.map(lambda image, label: (tf.cast(tf.round(image), tf.uint8), label),
-                          num_parallel_calls=AUTOTUNE, deterministic=True)
-    dataset = _cache(dataset, spec, image_size, cache, cache_dir)
+    dataset = decoded if decoded is not None else decoded_images(spec, image_size, cache=cache,
+                                                                  cache_dir=cache_dir)
     if training if shuffle is None else shuffle:
         dataset = dataset.shuffle(min(len(spec), 20_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(max(1, min(batch_size, len(spec))) if not training else batch_size)

@@ -43,3 +43,24 @@ def shapes_arrays():
     from keras_transfer.synthetic import make_shapes_arrays
 
     return make_shapes_arrays(num_classes=3, per_class=40, image_size=32, seed=0)
+
+
+@pytest.fixture
+def counted_spec():
+    """`make(images, labels)` → a tf.data `DataSpec` and the list its pipelines append to on each image read."""
+    import tensorflow as tf
+
+    from keras_transfer.data import from_tf_dataset
+
+    def make(images, labels):
+        reads = []
+
+        def read(image, label):
+            image = tf.py_function(lambda pixels: (reads.append(1), pixels)[1], [image], tf.uint8)
+            return tf.ensure_shape(image, images.shape[1:]), label
+
+        spec = from_tf_dataset(tf.data.Dataset.from_tensor_slices((images, labels)).map(read))
+        reads.clear()  # from_tf_dataset read the labels once
+        return spec, reads
+
+    return make

@@ -40,15 +40,16 @@ def test_head_trained_on_cached_features_matches_training_through_the_frozen_bac
         on_features.get_layer("backbone").get_weights()[0], through_backbone.get_layer("backbone").get_weights()[0])
 
 
-def test_features_views_and_shared_head_layers(vgg16_weights, shapes_arrays):
+def test_features_views_and_shared_head_layers(vgg16_weights, shapes_arrays, counted_spec):
     from keras_transfer.augmentation import Augmentation
 
     x, y, _ = shapes_arrays
     model = _pretrained_vgg(vgg16_weights)
-    spec = from_arrays(x[:10], y[:10])
+    spec, reads = counted_spec(x[:10], y[:10])
     features, labels = extract_features(model, spec, (32, 32), 4, augmentation=Augmentation(horizontal_flip=True),
                                         views=2)
     assert features.shape == (30, 512) and labels.shape == (30, 3)
+    assert len(reads) == 10  # the clean pass and both views read one cache
     np.testing.assert_array_equal(labels[:10], labels[10:20])
     direct = feature_model(model).predict(x[:10].astype("float32"), verbose=0)
     np.testing.assert_allclose(features[:10], direct, rtol=1e-4, atol=1e-3)

@@ -27,6 +27,17 @@ def test_csv_to_90_percent_with_pretrained_vgg16_and_the_default_staged_plan(sha
     assert result.data_summary["train_counts"] == {"circle": 32, "square": 32, "triangle": 32}
 
 
+def test_each_image_is_decoded_once_in_a_whole_run(vgg16_weights, shapes_arrays, counted_spec):
+    # The feature extraction fills the cache; every augmented epoch, evaluation and baseline reads it.
+    x, y, _ = shapes_arrays
+    train, train_reads = counted_spec(x[:48], y[:48])
+    val, val_reads = counted_spec(x[48:72], y[48:72])
+    result = build_and_fit(train, validation_data=val, backbone="vgg16", weights=vgg16_weights, image_size=32,
+                           epochs=2, batch_size=16, baselines=("scratch",), verbose=0)
+    assert sum(record["epochs_run"] for record in result.history) >= 4
+    assert (len(train_reads), len(val_reads)) == (48, 24)
+
+
 def test_image_data_generator_flows_to_90_percent(shapes_folder, vgg16_weights):
     generator = ImageDataGenerator(rotation_range=10, horizontal_flip=True, validation_split=0.2)
     train = generator.flow_from_directory(shapes_folder, target_size=(48, 48), subset="training")

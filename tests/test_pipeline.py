@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_transfer.augmentation import Augmentation
+from keras_transfer.augmentation import DEFAULT_AUGMENTATION, Augmentation
 from keras_transfer.data import from_arrays, load_data
-from keras_transfer.pipeline import make_dataset
+from keras_transfer.pipeline import decoded_images, make_dataset
 
 
 def test_folder_pipeline_gives_resized_float_pixels_and_one_hot_labels(shapes_folder):
@@ -58,3 +58,27 @@ def test_disk_cache(tmp_path, shapes_arrays):
     assert any(tmp_path.iterdir()), "a full pass writes the cache"
     second = [batch[0].numpy() for batch in dataset]
     np.testing.assert_array_equal(first[0], second[0])
+
+
+def test_pipelines_on_one_decoded_images_decode_each_image_once(shapes_arrays, counted_spec):
+    x, y, _ = shapes_arrays
+    spec, reads = counted_spec(x[:20], y[:20])
+    decoded = decoded_images(spec, (24, 24))
+    evaluation = make_dataset(spec, (24, 24), 8, decoded=decoded)
+    training = make_dataset(spec, (24, 24), 8, training=True, augmentation=DEFAULT_AUGMENTATION, decoded=decoded)
+    shared = np.concatenate([images for images, _ in evaluation])
+    for _ in range(2):
+        assert sum(int(images.shape[0]) for images, _ in training) == 20
+    assert len(reads) == 20
+    alone = np.concatenate([images for images, _ in make_dataset(spec, (24, 24), 8)])
+    assert len(reads) == 40  # a pipeline of its own decodes again
+    np.testing.assert_array_equal(shared, alone)
+
+
+def test_no_cache_decodes_on_every_pass(shapes_arrays, counted_spec):
+    x, y, _ = shapes_arrays
+    spec, reads = counted_spec(x[:10], y[:10])
+    dataset = make_dataset(spec, (24, 24), 5, cache=None)
+    for _ in range(3):
+        list(dataset)
+    assert len(reads) == 30

@@ -31,22 +31,29 @@ def label_mode(spec: DataSpec) -> str:
     return "binary" if spec.num_classes == 2 else "categorical"
 
 
-def pixels_dataset(spec: DataSpec, image_size: tuple[int, int]) -> tf.data.Dataset:
-    """Unbatched `(pixels float32 (H, W, 3) 0–255, label)` in the spec's order, decoded in parallel."""
-    labels = spec.labels
+def pixels_dataset(spec: DataSpec, image_size: tuple[int, int], dtype: tf.DType = tf.float32) -> tf.data.Dataset:
+    """Unbatched `(pixels (H, W, 3) 0–255, label)` in the spec's order, decoded in parallel.
+
+    Args:
+        spec: the data.
+        image_size: (height, width) the images are resized to.
+        dtype: float32 (as resized) or uint8 (rounded, in the same step).
+    """
+
+    def pixels(image, decode: bool):
+        image = decode_image(image, image_size) if decode else resize_pixels(image, image_size)
+        return image if dtype == tf.float32 else tf.cast(tf.round(image), dtype)
+
     if spec.paths is not None:
-        paths = tf.data.Dataset.from_tensor_slices((spec.paths.astype(str), labels))
-        return paths.map(lambda path, label: (decode_image(tf.io.read_file(path), image_size), label),
+        paths = tf.data.Dataset.from_tensor_slices((spec.paths.astype(str), spec.labels))
+        return paths.map(lambda path, label: (pixels(tf.io.read_file(path), decode=True), label),
                          num_parallel_calls=AUTOTUNE, deterministic=True)
     if spec.images is not None:
-        arrays = tf.data.Dataset.from_tensor_slices((spec.images, labels))
-        return arrays.map(lambda image, label: (resize_pixels(image, image_size), label),
-                          num_parallel_calls=AUTOTUNE, deterministic=True)
-    if spec.encoded:
-        return spec.dataset.map(lambda data, label: (decode_image(data, image_size), label),
-                                num_parallel_calls=AUTOTUNE, deterministic=True)
-    return spec.dataset.map(lambda image, label: (resize_pixels(image, image_size), label),
-                            num_parallel_calls=AUTOTUNE, deterministic=True)
+        source, decode = tf.data.Dataset.from_tensor_slices((spec.images, spec.labels)), False
+    else:
+        source, decode = spec.dataset, spec.encoded
+    return source.map(lambda image, label: (pixels(image, decode), label), num_parallel_calls=AUTOTUNE,
+                      deterministic=True)
 
 
 def decoded_images(
@@ -77,11 +84,8 @@ def decoded_images(
         >>> images = decoded_images(train_spec, (224, 224))
         >>> train_ds = make_dataset(train_spec, (224, 224), training=True, decoded=images)
     """
-    dataset = pixels_dataset(spec, image_size)
     # Cache uint8: 4x less memory than float32, exact for decoded images.
-    dataset = dataset.map(lambda image, label: (tf.cast(tf.round(image), tf.uint8), label),
-                          num_parallel_calls=AUTOTUNE, deterministic=True)
-    return _cache(dataset, spec, image_size, cache, cache_dir)
+    return _cache(pixels_dataset(spec, image_size, tf.uint8), spec, image_size, cache, cache_dir)
 
 
 def make_dataset(

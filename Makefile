@@ -28,6 +28,8 @@ demo: install
 	$(PY) -m keras_transfer.cli demo
 
 bench: install
+	# Keras 2's ImageDataGenerator (tf_keras) is the baseline of the input-pipeline benchmark.
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) benchmarks/run_all.py
 
 clean:

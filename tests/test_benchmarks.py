@@ -15,9 +15,10 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 # script → a line its smoke run must print (RATIO lines carry the figures; SKIP when a GPU is needed).
 EXPECTED = {
     "input_pipeline": ["RATIO default_policy_epoch1_vs_decode_only", "RATIO cached_epoch2_default_policy_vs",
-                       "max |pixel difference|"],
+                       "RATIO build_and_fit_order_first_augmented_epoch_vs", "max |pixel difference|"],
     "feature_cache": ["RATIO feature_cache_speedup_same_start", "RATIO feature_cache_accuracy_points_same_start"],
     "end_to_end": ["RATIO build_and_fit_time_to_reference_accuracy_vs_reference"],
+    "precision": ["RATIO mixed_bfloat16_val_accuracy_points_vs_float32"],
     "serving_latency": ["RATIO serving_default_jpeg_vs_keras_pixels_batch1"],
     "gpu_training": [],
 }

@@ -36,7 +36,7 @@ common.quiet_tensorflow()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from transfer_data import EpochClock, Split, load_split, vgg16_weights  # noqa: E402
+from transfer_data import EpochClock, Split, load_split, parse_split_args, split_parser, vgg16_weights  # noqa: E402
 
 from keras_transfer import build_and_fit  # noqa: E402
 
@@ -102,20 +102,10 @@ def run_build_and_fit(split: Split, weights: str, epochs: int, batch: int, seed:
 
 
 def main(argv=None) -> int:
-    parser = common.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("fashion", "shapes"), default="fashion")
-    parser.add_argument("--train", type=int, default=1000, help="training images")
-    parser.add_argument("--val", type=int, default=500, help="validation images")
-    parser.add_argument("--size", type=int, default=32, help="image side in pixels")
+    parser = split_parser(__doc__.splitlines()[0], epochs=5, epochs_help="build_and_fit: most epochs per stage")
     parser.add_argument("--head-epochs", type=int, default=10, help="reference: head epochs")
     parser.add_argument("--fine-tune-epochs", type=int, default=5, help="reference: fine-tuning epochs")
-    parser.add_argument("--epochs", type=int, default=5, help="build_and_fit: most epochs per stage")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if common.smoke_requested(args.smoke):
-        args.data, args.train, args.val, args.head_epochs, args.fine_tune_epochs, args.epochs = \
-            "shapes", 48, 24, 1, 1, 1
+    args = parse_split_args(parser, argv, head_epochs=1, fine_tune_epochs=1, epochs=1)
     split = load_split(args.train, args.val, args.size, args.data, args.seed)
     weights = vgg16_weights()
     print(f"end to end: VGG16 (real pretrained weights) on {split.describe()}, batch {args.batch}; "

@@ -34,7 +34,7 @@ import common  # noqa: E402
 common.quiet_tensorflow()
 
 import keras  # noqa: E402
-from transfer_data import Split, load_split, vgg16_weights  # noqa: E402
+from transfer_data import Split, load_split, parse_split_args, split_parser, vgg16_weights  # noqa: E402
 
 from keras_transfer import Stage, build_and_fit  # noqa: E402
 
@@ -76,20 +76,11 @@ def compare(split: Split, weights: str, epochs: int, batch: int, seed: int, labe
 
 
 def main(argv=None) -> int:
-    parser = common.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("fashion", "shapes"), default="fashion")
-    parser.add_argument("--train", type=int, default=1000)
-    parser.add_argument("--val", type=int, default=500)
-    parser.add_argument("--size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = split_parser(__doc__.splitlines()[0], epochs=10, epochs_help="epochs of the head-only stage")
     parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=["same_start", "defaults"])
     parser.add_argument("--mode", choices=("compare", "cached", "plain"), default="compare",
                         help="compare (default), or one run of the first setting, for whole-process timing")
-    args = parser.parse_args(argv)
-    if common.smoke_requested(args.smoke):
-        args.data, args.train, args.val, args.epochs, args.settings = "shapes", 48, 24, 2, ["same_start"]
+    args = parse_split_args(parser, argv, epochs=2, settings=["same_start"])
     split = load_split(args.train, args.val, args.size, args.data, args.seed)
     weights = vgg16_weights()
     print(f"feature cache: VGG16 (real pretrained weights) on {split.describe()}, head-only stage of "

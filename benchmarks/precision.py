@@ -33,7 +33,7 @@ common.quiet_tensorflow()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from transfer_data import load_split, vgg16_weights  # noqa: E402
+from transfer_data import load_split, parse_split_args, split_parser, vgg16_weights  # noqa: E402
 
 from keras_transfer import build_and_fit  # noqa: E402
 
@@ -51,17 +51,7 @@ def policies(gpu: bool) -> dict[str, dict]:
 
 
 def main(argv=None) -> int:
-    parser = common.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("fashion", "shapes"), default="fashion")
-    parser.add_argument("--train", type=int, default=1000, help="training images")
-    parser.add_argument("--val", type=int, default=500, help="validation images")
-    parser.add_argument("--size", type=int, default=32, help="image side in pixels")
-    parser.add_argument("--epochs", type=int, default=3, help="most epochs per stage")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if common.smoke_requested(args.smoke):
-        args.data, args.train, args.val, args.epochs = "shapes", 48, 24, 1
+    args = parse_split_args(split_parser(__doc__.splitlines()[0], epochs=3), argv, epochs=1)
     split = load_split(args.train, args.val, args.size, args.data, args.seed)
     weights = vgg16_weights()
     gpu = bool(tf.config.list_physical_devices("GPU"))

@@ -9,11 +9,13 @@ trains on the very same pixels.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import common
 import numpy as np
 
 
@@ -58,6 +60,29 @@ def _to_rgb(images: np.ndarray, size: int) -> np.ndarray:
         return images.astype(np.uint8)
     resized = tf.image.resize(tf.constant(images, tf.float32), (size, size), method="bilinear")
     return np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def split_parser(description: str, epochs: int, epochs_help: str = "most epochs per stage") -> argparse.ArgumentParser:
+    """The options every training benchmark takes: `--smoke`, the data, its size, epochs, batch and seed."""
+    parser = common.base_parser(description)
+    parser.add_argument("--data", choices=("fashion", "shapes"), default="fashion")
+    parser.add_argument("--train", type=int, default=1000, help="training images")
+    parser.add_argument("--val", type=int, default=500, help="validation images")
+    parser.add_argument("--size", type=int, default=32, help="image side in pixels")
+    parser.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def parse_split_args(parser: argparse.ArgumentParser, argv=None, **smoke) -> argparse.Namespace:
+    """Parses the options; in smoke mode the shapes set, 48 + 24 images, and `smoke`'s overrides."""
+    args = parser.parse_args(argv)
+    if common.smoke_requested(args.smoke):
+        args.data, args.train, args.val = "shapes", 48, 24
+        for name, value in smoke.items():
+            setattr(args, name, value)
+    return args
 
 
 def load_split(train: int, val: int, size: int, data: str = "fashion", seed: int = 0) -> Split:

@@ -47,11 +47,11 @@ common.quiet_tensorflow()
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_transfer.augmentation import DEFAULT_AUGMENTATION, Augmentation  # noqa: E402
-from keras_transfer.data import DataSpec, from_folder  # noqa: E402
-from keras_transfer.generator import ImageDataGenerator  # noqa: E402
-from keras_transfer.images import decode_image  # noqa: E402
-from keras_transfer.pipeline import decoded_images, make_dataset  # noqa: E402
+from keras_transfer.data.augmentation import DEFAULT_AUGMENTATION, Augmentation  # noqa: E402
+from keras_transfer.data.images import decode_image  # noqa: E402
+from keras_transfer.data.keras2 import ImageDataGenerator  # noqa: E402
+from keras_transfer.data.pipeline import decoded_images, make_dataset  # noqa: E402
+from keras_transfer.data.sources import DataSpec, from_folder  # noqa: E402
 
 AUTOTUNE = tf.data.AUTOTUNE
 IDG_SETTINGS = {"rotation_range": 20, "zoom_range": 0.2, "horizontal_flip": True}

@@ -35,7 +35,7 @@ common.quiet_tensorflow()
 import tensorflow as tf  # noqa: E402
 
 from keras_transfer import build_model, export  # noqa: E402
-from keras_transfer.images import decode_image  # noqa: E402
+from keras_transfer.data.images import decode_image  # noqa: E402
 
 
 def latency_ms(call, calls: int, warmup: int = 3) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import tensorflow as tf
 
-from keras_transfer.augmentation import FILL_MODES, Augmentation
+from keras_transfer.data.augmentation import FILL_MODES, Augmentation
 
 
 @dataclass(frozen=True)

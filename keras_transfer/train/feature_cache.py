@@ -1,0 +1,173 @@
+"""Cached backbone features: frozen stages train the head on features computed once.
+
+While the backbone is frozen, every epoch of `model.fit` pushes every image
+through it again for the same features. Here they are computed once (optionally
+with K augmented views) and the model's own head layers are trained on them,
+then the unfrozen stages continue with that head.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_transfer.data.augmentation import Augmentation
+from keras_transfer.data.pipeline import decoded_images, make_dataset
+from keras_transfer.data.sources import DataSpec
+from keras_transfer.train.staged import Stage, make_optimizer
+
+FEATURE_LAYER = "avg_pool"
+
+
+def feature_layer(model: keras.Model) -> keras.layers.Layer:
+    """The layer whose output the head reads: the pooling, or `features` when the backbone gives (B, D) already."""
+    names = {layer.name for layer in model.layers}
+    return model.get_layer(FEATURE_LAYER if FEATURE_LAYER in names else "features")
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """The part of a `build_model` classifier from pixels to pooled backbone features."""
+    return keras.Model(model.inputs, feature_layer(model).output, name="features")
+
+
+def head_model(model: keras.Model) -> keras.Model:
+    """A model from pooled features to outputs that reuses (shares) the classifier's head layers."""
+    layer = feature_layer(model)
+    head_layers = model.layers[model.layers.index(layer) + 1:]
+    features = keras.Input(layer.output.shape[1:], name="features")
+    x = features
+    for layer in head_layers:
+        x = layer(x)
+    return keras.Model(features, x, name="head")
+
+
+def extract_features(
+    model: keras.Model,
+    spec: DataSpec,
+    image_size: tuple[int, int],
+    batch_size: int = 64,
+    *,
+    augmentation: Augmentation | None = None,
+    views: int = 0,
+    seed: int = 0,
+    decoded: tf.data.Dataset | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled backbone features of every image, once clean plus `views` augmented passes.
+
+    Args:
+        model: a `build_model` classifier (its backbone runs in inference mode).
+        spec: the images.
+        image_size: (height, width).
+        batch_size: images per forward pass.
+        augmentation: used for the augmented views.
+        views: number of augmented passes added to the clean one.
+        seed: seeds the augmented views.
+        decoded: the spec's `decoded_images` to read and fill (default: decoded
+            here, cached in memory or on disk when there are augmented views, so
+            each image is decoded once).
+
+    Returns:
+        `(features float32 (N × (1 + views), D), labels in the model's format)`.
+
+    Example:
+        >>> features, labels = extract_features(model, train_spec, (224, 224))
+    """
+    extractor = feature_model(model)
+    run = tf.function(lambda images: extractor(images, training=False), reduce_retracing=True)
+    augmented = views if augmentation is not None and not augmentation.is_identity else 0
+    if decoded is None:
+        decoded = decoded_images(spec, image_size, cache="auto" if augmented else False)
+    passes = [make_dataset(spec, image_size, batch_size, decoded=decoded)]
+    passes += [make_dataset(spec, image_size, batch_size, training=True, shuffle=False, decoded=decoded,
+                            augmentation=augmentation, seed=seed + view) for view in range(augmented)]
+    features, labels = [], []
+    for dataset in passes:
+        for images, targets in dataset:
+            features.append(run(images).numpy())
+            labels.append(targets.numpy())
+    return np.concatenate(features).astype(np.float32), np.concatenate(labels)
+
+
+def fit_head_on_features(
+    model: keras.Model,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    stage: Stage,
+    *,
+    loss,
+    metrics: Sequence,
+    batch_size: int = 32,
+    class_weight: Mapping | None = None,
+    monitor: str = "val_loss",
+    shuffle: bool = True,
+    keep_initial: bool = False,
+    verbose: int = 1,
+) -> dict:
+    """Trains the classifier's head (in place) on cached features for one head-only stage.
+
+    Args:
+        model: the classifier; its head layers are trained, its backbone untouched.
+        train: `(features, labels)`.
+        validation: `(features, labels)` or None.
+        stage: the stage (epochs, learning rate, schedule, patience, weight decay).
+        loss, metrics: as compiled on the classifier.
+        batch_size: as for the classifier.
+        class_weight: per-class loss weights.
+        monitor: early stopping's metric.
+        shuffle: shuffle the features every epoch.
+        keep_initial: score the head before training too, and keep its
+            starting weights if no epoch beats them (for a warm-started head).
+        verbose: Keras' verbosity.
+
+    Returns:
+        The stage's record, shaped like `StagedUnfreeze.stage_history` entries.
+    """
+    started = time.perf_counter()
+    head = head_model(model)
+    steps = int(np.ceil(len(train[0]) / batch_size))
+    head.compile(optimizer=make_optimizer(stage, steps), loss=loss, metrics=list(metrics))
+    if validation is None and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    initial = None
+    if keep_initial and validation is not None:
+        scores = head.evaluate(validation[0], validation[1], batch_size=batch_size, verbose=0, return_dict=True)
+        initial = (float(scores["loss"] if monitor == "val_loss" else scores.get(monitor[4:], np.nan)),
+                   head.get_weights())
+    callbacks = []
+    if stage.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=stage.patience,
+                                                       restore_best_weights=True))
+    history = head.fit(train[0], train[1], validation_data=validation, epochs=stage.epochs, batch_size=batch_size,
+                       shuffle=shuffle, class_weight=class_weight, callbacks=callbacks, verbose=verbose)
+    values = history.history.get(monitor, [])
+    best_epoch = int(np.argmin(values) if "loss" in monitor else np.argmax(values)) if values else -1
+    epochs_run = len(history.epoch)
+    kept_initial = False
+    if initial is not None and values and _better(initial[0], values[best_epoch], monitor):
+        head.set_weights(initial[1])
+        kept_initial = True
+    return {
+        "name": stage.name,
+        "stage": stage.to_dict(),
+        "first_epoch": 0,
+        "epochs_run": epochs_run,
+        "trainable_blocks": [],
+        "trainable_params": int(sum(np.prod(v.shape) for v in head.trainable_variables)),
+        "metrics": {key: [float(v) for v in series] for key, series in history.history.items()},
+        "best_epoch": best_epoch,
+        "best_value": float(values[best_epoch]) if values else None,
+        "stopped_early": epochs_run < stage.epochs,
+        "wall_seconds": time.perf_counter() - started,
+        "cached_features": True,
+        "kept_initial_head": kept_initial,
+    }
+
+
+def _better(candidate: float, reference: float, monitor: str) -> bool:
+    if not np.isfinite(candidate):
+        return False
+    return candidate < reference if "loss" in monitor else candidate > reference

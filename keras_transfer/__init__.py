@@ -33,7 +33,7 @@ from keras_transfer.models.pretrained import vgg16_hed_weights  # noqa: E402
 from keras_transfer.recipes.build_and_fit import FitResult, build_and_fit, build_and_fit_from_config  # noqa: E402
 from keras_transfer.serving.export import ExportResult, export  # noqa: E402
 from keras_transfer.serving.inference import Predictor, load  # noqa: E402
-from keras_transfer.train.staged import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
+from keras_transfer.train import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
 from keras_transfer.version import __version__  # noqa: E402
 
 _legacy.install()

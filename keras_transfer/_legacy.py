@@ -25,7 +25,7 @@ LEGACY_MODULES = {
     "keras_transfer.pipeline": "keras_transfer.data.pipeline",
     "keras_transfer.augmentation": "keras_transfer.data.augmentation",
     "keras_transfer.generator": "keras_transfer.data.keras2",
-    "keras_transfer.training": "keras_transfer.train.staged",
+    "keras_transfer.training": "keras_transfer.train",
     "keras_transfer.features": "keras_transfer.train.feature_cache",
     "keras_transfer.resume": "keras_transfer.train.callbacks.resume",
     "keras_transfer.baselines": "keras_transfer.methods.baselines",

@@ -121,7 +121,7 @@ class DemoSettings:
 
     def stages(self) -> list:
         """The staged fine-tuning plan: head → top block → all blocks, fixed schedule (no early stopping)."""
-        from keras_transfer.train.staged import Stage
+        from keras_transfer.train import Stage
 
         rate = self.head_learning_rate
         return [
@@ -134,7 +134,7 @@ class DemoSettings:
 
     def scratch_stages(self) -> list:
         """The from-scratch plan: one all-trainable stage with the fine-tuning plan's epoch budget."""
-        from keras_transfer.train.staged import Stage
+        from keras_transfer.train import Stage
 
         return [Stage("all", epochs=self.total_epochs, learning_rate=self.scratch_learning_rate,
                       train_blocks="all", warmup_epochs=1 if self.total_epochs > 2 else 0, patience=None)]
@@ -507,7 +507,7 @@ def pretrain_source(
     """
     from keras_transfer.models.classifier import get_backbone_layer
     from keras_transfer.recipes.build_and_fit import build_and_fit
-    from keras_transfer.train.staged import Stage
+    from keras_transfer.train import Stage
 
     folder = Path(folder)
     weights, info_file = folder / SOURCE_WEIGHTS_FILENAME, folder / SOURCE_INFO_FILENAME

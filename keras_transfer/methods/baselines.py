@@ -13,8 +13,8 @@ import keras
 import numpy as np
 
 from keras_transfer.models.classifier import build_model, output_units
+from keras_transfer.train import default_stages, run_plan
 from keras_transfer.train.feature_cache import feature_model
-from keras_transfer.train.staged import default_stages, run_plan
 
 BASELINES = ("linear_probe", "scratch")
 

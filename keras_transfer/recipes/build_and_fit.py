@@ -24,6 +24,7 @@ from keras_transfer.evaluation.evaluate import imbalance_warnings, transfer_warn
 from keras_transfer.methods.baselines import BASELINES, linear_probe, probe_weights, scratch_baseline
 from keras_transfer.models.backbones import BackboneSpec, resolve_backbone, size_pair
 from keras_transfer.models.classifier import build_model, get_backbone_layer
+from keras_transfer.train import loss_and_metrics, resolve_class_weight, resolve_stages, run_plan
 from keras_transfer.train.callbacks.resume import (
     ResumeCheckpoint,
     load_kept_weights,
@@ -31,7 +32,6 @@ from keras_transfer.train.callbacks.resume import (
     load_resume_state,
 )
 from keras_transfer.train.feature_cache import extract_features, fit_head_on_features
-from keras_transfer.train.staged import loss_and_metrics, resolve_class_weight, resolve_stages, run_plan
 from keras_transfer.version import __version__
 
 

@@ -20,6 +20,12 @@ from keras_transfer.data.scan import CorruptImageError, ScanResult, check_file, 
 from keras_transfer.data.sources import DataSpec, load_data  # noqa: E402
 from keras_transfer.evaluation.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
 from keras_transfer.evaluation.report import write_report  # noqa: E402
+from keras_transfer.methods import (  # noqa: E402
+    MethodResult,
+    TransferMethod,
+    list_methods,
+    register_method,
+)
 from keras_transfer.models.backbones import (  # noqa: E402
     BackboneSpec,
     Block,
@@ -30,7 +36,13 @@ from keras_transfer.models.backbones import (  # noqa: E402
 from keras_transfer.models.classifier import build_model, load_model, model_blocks  # noqa: E402
 from keras_transfer.models.preprocessing import BackbonePreprocessing  # noqa: E402
 from keras_transfer.models.pretrained import vgg16_hed_weights  # noqa: E402
-from keras_transfer.recipes.build_and_fit import FitResult, build_and_fit, build_and_fit_from_config  # noqa: E402
+from keras_transfer.recipes import (  # noqa: E402
+    FitConfig,
+    FitResult,
+    RunContext,
+    build_and_fit,
+    build_and_fit_from_config,
+)
 from keras_transfer.serving.export import ExportResult, export  # noqa: E402
 from keras_transfer.serving.inference import Predictor, load  # noqa: E402
 from keras_transfer.train import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
@@ -39,6 +51,12 @@ from keras_transfer.version import __version__  # noqa: E402
 _legacy.install()
 
 __all__ = [
+    "register_method",
+    "list_methods",
+    "TransferMethod",
+    "RunContext",
+    "MethodResult",
+    "FitConfig",
     "__version__",
     "Augmentation",
     "BackbonePreprocessing",

@@ -18,7 +18,9 @@ import tensorflow as tf
 from keras_transfer.data.augmentation import Augmentation
 from keras_transfer.data.pipeline import decoded_images, make_dataset
 from keras_transfer.data.sources import DataSpec
-from keras_transfer.train.staged import Stage, make_optimizer
+from keras_transfer.metric_direction import higher_is_better, is_improvement
+from keras_transfer.train.optimizers import make_optimizer
+from keras_transfer.train.stages import Stage
 
 FEATURE_LAYER = "avg_pool"
 
@@ -144,10 +146,10 @@ def fit_head_on_features(
     history = head.fit(train[0], train[1], validation_data=validation, epochs=stage.epochs, batch_size=batch_size,
                        shuffle=shuffle, class_weight=class_weight, callbacks=callbacks, verbose=verbose)
     values = history.history.get(monitor, [])
-    best_epoch = int(np.argmin(values) if "loss" in monitor else np.argmax(values)) if values else -1
+    best_epoch = int(np.argmax(values) if higher_is_better(monitor) else np.argmin(values)) if values else -1
     epochs_run = len(history.epoch)
     kept_initial = False
-    if initial is not None and values and _better(initial[0], values[best_epoch], monitor):
+    if initial is not None and values and is_improvement(initial[0], values[best_epoch], monitor):
         head.set_weights(initial[1])
         kept_initial = True
     return {
@@ -165,9 +167,3 @@ def fit_head_on_features(
         "cached_features": True,
         "kept_initial_head": kept_initial,
     }
-
-
-def _better(candidate: float, reference: float, monitor: str) -> bool:
-    if not np.isfinite(candidate):
-        return False
-    return candidate < reference if "loss" in monitor else candidate > reference

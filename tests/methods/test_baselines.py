@@ -7,7 +7,7 @@ import pytest
 
 from keras_transfer import build_and_fit
 from keras_transfer.data.sources import from_arrays
-from keras_transfer.methods.baselines import linear_probe
+from keras_transfer.methods.linear_probe import linear_probe
 from keras_transfer.models.classifier import build_model
 from keras_transfer.train.feature_cache import extract_features
 

@@ -132,7 +132,7 @@ def test_result_evaluates_reports_and_exports_end_to_end(tmp_path, shapes_folder
 
 
 def test_precision_policy_choice_and_a_mixed_precision_run(shapes_arrays):
-    from keras_transfer.recipes.build_and_fit import resolve_precision
+    from keras_transfer.train.precision import resolve_precision
 
     assert resolve_precision("auto") == "float32"  # this machine has no GPU
     assert resolve_precision(False) == "float32"

@@ -8,7 +8,8 @@ from keras_transfer.data.pipeline import make_dataset
 from keras_transfer.data.sources import from_arrays
 from keras_transfer.models.classifier import build_model
 from keras_transfer.train.feature_cache import extract_features, feature_model, fit_head_on_features, head_model
-from keras_transfer.train.staged import Stage, make_optimizer
+from keras_transfer.train.optimizers import make_optimizer
+from keras_transfer.train.stages import Stage
 
 
 def _pretrained_vgg(weights, seed=0):

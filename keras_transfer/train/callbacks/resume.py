@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_transfer.train.staged import StagedUnfreeze
+from keras_transfer.train.callbacks.staged_unfreeze import StagedUnfreeze
 
 STATE_FILE = "state.json"
 MODEL_FILE = "model.keras"

@@ -1,22 +1,16 @@
-"""Honest baselines for a fine-tuned model: a linear probe and the same network trained from scratch.
+"""The linear probe: logistic regression on the frozen pretrained features, as a Keras classifier.
 
-Both train on the same split as the fine-tuned model and are scored on the
-same validation data with the same loss and metrics, so `build_and_fit` can
-warn about negative transfer and keep the better model.
+The honest floor of transfer learning: whatever fine-tuning does must beat it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import keras
 import numpy as np
 
-from keras_transfer.models.classifier import build_model, output_units
-from keras_transfer.train import default_stages, run_plan
+from keras_transfer.methods.base import MethodResult, TransferMethod, register_method
+from keras_transfer.models.classifier import output_units
 from keras_transfer.train.feature_cache import feature_model
-
-BASELINES = ("linear_probe", "scratch")
 
 
 def probe_weights(
@@ -42,6 +36,9 @@ def probe_weights(
 
     Returns:
         `(kernel (D, units) float32, bias (units,) float32)`.
+
+    Example:
+        >>> kernel, bias = probe_weights(features, labels)
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -117,32 +114,25 @@ def linear_probe(
     return probe
 
 
-def scratch_baseline(
-    backbone,
-    num_classes: int,
-    image_size: tuple[int, int],
-    epochs: int,
-    train_ds,
-    val_ds,
-    *,
-    loss,
-    metrics: Sequence,
-    multi_label: bool = False,
-    dropout: float = 0.2,
-    hidden_units: int | None = None,
-    class_weight=None,
-    monitor: str = "val_loss",
-    verbose: int = 0,
-) -> tuple[keras.Model, list[dict]]:
-    """The same architecture trained from random weights on the same data and epoch budget.
+@register_method
+class LinearProbe(TransferMethod):
+    """Logistic regression on the frozen pretrained features of the clean training images.
 
-    Returns:
-        `(model, stage history)`.
+    Options:
+        regularization: scikit-learn's `C` (inverse L2 strength), default 1.0.
+
+    Example:
+        >>> build_and_fit("photos/", method="linear_probe")
+        >>> build_and_fit("photos/", baselines=["linear_probe"])  # scored beside the fine-tuned model
     """
-    model = build_model(backbone, num_classes, weights=None, image_size=image_size, dropout=dropout,
-                        hidden_units=hidden_units, multi_label=multi_label)
-    model.compile(optimizer=keras.optimizers.AdamW(), loss=loss, metrics=list(metrics))
-    staged = run_plan(model, default_stages(pretrained=False, epochs=epochs), None, train_ds, val_ds,
-                      monitor=monitor, freeze_batchnorm=False, class_weight=class_weight, verbose=verbose)
-    return model, staged.stage_history
 
+    name = "linear_probe"
+    needs_pretrained = True
+    uses_features = True
+    combines_with = frozenset({"fine_tune", "scratch"})
+    option_defaults = {"regularization": 1.0}
+
+    def fit(self, context) -> MethodResult:
+        probe = linear_probe(context.model, context.clean_features(), multi_label=context.train_spec.multi_label,
+                             regularization=self.options["regularization"], seed=context.seed)
+        return MethodResult(probe, record={"regularization": self.options["regularization"]})

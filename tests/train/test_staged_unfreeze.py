@@ -7,14 +7,8 @@ import tensorflow as tf
 
 from keras_transfer.models.backbones import Block
 from keras_transfer.models.classifier import batchnorm_layers, build_model, get_backbone_layer, model_blocks
-from keras_transfer.train.staged import (
-    LayerwiseAdamW,
-    Stage,
-    StagedUnfreeze,
-    default_stages,
-    resolve_stages,
-    select_blocks,
-)
+from keras_transfer.train.callbacks.staged_unfreeze import StagedUnfreeze
+from keras_transfer.train.stages import Stage
 
 
 class _Probe(keras.callbacks.Callback):
@@ -138,16 +132,6 @@ def test_cosine_schedule_warms_up_to_the_stage_rate_then_decays():
     assert rates[2] < 2e-5
 
 
-def test_layerwise_adamw_scales_each_variables_step():
-    a = keras.Variable(np.zeros(3, "float32"), name="a")
-    b = keras.Variable(np.zeros(3, "float32"), name="b")
-    optimizer = LayerwiseAdamW(lr_multipliers={b.path: 0.5}, learning_rate=0.1, weight_decay=0.0)
-    gradient = tf.constant([1.0, -1.0, 2.0])
-    optimizer.apply([gradient, gradient], [a, b])
-    np.testing.assert_allclose(b.numpy(), 0.5 * a.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(np.abs(a.numpy()), 0.1, rtol=1e-4)
-
-
 def test_layerwise_decay_gives_lower_blocks_smaller_factors():
     model = build_model("vgg16", 3, weights=None, image_size=32)
     blocks = model_blocks(model)
@@ -159,39 +143,6 @@ def test_layerwise_decay_gives_lower_blocks_smaller_factors():
     assert factors[backbone.get_layer("block5_conv1").kernel.path] == 1.0
     assert factors[backbone.get_layer("block4_conv1").kernel.path] == 0.5
     assert backbone.get_layer("block3_conv1").kernel.path not in factors
-
-
-@pytest.mark.parametrize(
-    ("setting", "expected"),
-    [(0, []), (2, ["d", "e"]), (0.5, ["c", "d", "e"]), ("all", list("abcde")), (["b", "d"], ["b", "d"]),
-     (9, list("abcde"))],
-)
-def test_select_blocks(setting, expected):
-    blocks = [Block(name, ()) for name in "abcde"]
-    assert [b.name for b in select_blocks(blocks, setting)] == expected
-
-
-def test_select_blocks_names_unknown_blocks():
-    with pytest.raises(ValueError, match=r"Unknown block\(s\) \['z'\].*\['a', 'b'\]"):
-        select_blocks([Block("a", ()), Block("b", ())], ["z"])
-
-
-def test_default_plans():
-    pretrained = default_stages(pretrained=True)
-    assert [s.name for s in pretrained] == ["head", "top_blocks", "all"]
-    assert [s.learning_rate for s in pretrained] == sorted((s.learning_rate for s in pretrained), reverse=True)
-    scratch = default_stages(pretrained=False, epochs=7)
-    assert [(s.name, s.epochs, s.train_blocks) for s in scratch] == [("all", 7, "all")]
-
-
-def test_stages_from_dicts_and_bad_options():
-    stages = resolve_stages([{"name": "x", "epochs": 2, "learning_rate": 0.01}], pretrained=True)
-    assert stages[0] == Stage("x", 2, 0.01)
-    assert Stage.from_dict(stages[0].to_dict()) == stages[0]
-    with pytest.raises(ValueError, match=r"Unknown stage option\(s\) \['lr'\]"):
-        resolve_stages([{"lr": 0.1}], pretrained=True)
-    with pytest.raises(ValueError, match="schedule must be one of"):
-        Stage(schedule="linear")
 
 
 def test_nan_loss_ends_the_stage_restores_its_best_weights_and_the_plan_goes_on():
@@ -222,3 +173,18 @@ def test_nan_loss_ends_the_stage_restores_its_best_weights_and_the_plan_goes_on(
     assert "NaN or infinite at epoch 2, step 3" in plan.warnings[0]
     assert second["epochs_run"] == 1, "the plan goes on with the next stage"
     assert np.isfinite(model.get_layer("head").kernel.numpy()).all()
+
+
+def test_verbose_0_prints_nothing_and_a_missing_monitor_is_still_noted_on_stderr(capsys):
+    model = _tiny_model()
+    plan = StagedUnfreeze([Stage("a", epochs=1, learning_rate=1e-3, train_blocks=0)],
+                          blocks=[Block("body", (model.get_layer("body"),))], monitor="val_f1", verbose=0)
+    plan.set_model(model)
+    plan.set_params({"steps": 1, "epochs": 1})
+    plan.on_train_begin()
+    plan.on_epoch_begin(0)
+    plan.on_epoch_end(0, {"loss": 1.0})
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "StagedUnfreeze: 'val_f1' is not in the logs (['loss']); early stopping is off." in err
+    assert plan.kept_stage is None and plan.stage_history[0]["best_value"] is None

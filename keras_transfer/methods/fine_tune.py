@@ -1,0 +1,166 @@
+"""Staged fine-tuning, the default method: head on cached features, then blocks from the top, each stage gentler.
+
+The plan's head-only stages at its start train on features computed once
+(the head starts at the linear probe's weights); the remaining stages run in
+one `model.fit` with the `StagedUnfreeze` callback, which can be resumed
+after a kill from the run's `output_dir`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import keras
+
+from keras_transfer.methods.base import MethodResult, TransferMethod, register_method
+from keras_transfer.methods.linear_probe import probe_weights
+from keras_transfer.models.classifier import get_backbone_layer
+from keras_transfer.train import run_plan
+from keras_transfer.train.callbacks.resume import (
+    ResumeCheckpoint,
+    load_kept_weights,
+    load_resume_model,
+    load_resume_state,
+)
+from keras_transfer.train.feature_cache import fit_head_on_features
+
+RESUME_DIR = "resume"
+CHECKPOINT = Path("checkpoints") / "best.keras"
+
+
+@register_method
+class FineTune(TransferMethod):
+    """The staged recipe (see `keras_transfer.default_stages` and `docs/training.md`).
+
+    Example:
+        >>> build_and_fit("photos/", method="fine_tune", stages="default", epochs=5)
+    """
+
+    name = "fine_tune"
+    uses_stages = True
+    uses_features = True
+    combines_with = frozenset({"linear_probe", "scratch"})
+
+    def fit(self, context) -> MethodResult:
+        config = context.config
+        output_dir = config.runtime.output_dir
+        resume_dir = Path(output_dir) / RESUME_DIR if output_dir is not None else None
+        run_key = {"backbone": context.backbone.name, "stages": [stage.to_dict() for stage in context.plan],
+                   "class_names": list(context.train_spec.class_names), "image_size": list(context.image_size)}
+        saved = saved_run(resume_dir, run_key, context.log) if config.runtime.resume else None
+        model = context.model
+        if saved is not None:
+            with context.scope():
+                model = load_resume_model(resume_dir)
+            context.log.info(f"Resuming from {resume_dir}: {saved['epoch'] + 1} epochs of the plan done.")
+        else:
+            context.compile(model)
+
+        cached = self.cached_stages(context)
+        history: list[dict] = list(saved["cached_history"]) if saved is not None else []
+        if saved is None and cached:
+            history += self.fit_cached_stages(context, model, cached)
+        remaining = context.plan[len(cached):]
+        kept_stage = history[-1]["name"] if history else None
+        warnings: list[str] = []
+        finished = saved is not None and saved["plan"]["index"] >= len(remaining)
+        if remaining and not finished:
+            staged = self.run_remaining(context, model, remaining, history, saved, resume_dir, run_key)
+            offset = sum(record["epochs_run"] for record in history)
+            for record in staged.stage_history:
+                record.setdefault("plan_first_epoch", record["first_epoch"])
+                record["first_epoch"] = record["plan_first_epoch"] + offset
+            history += staged.stage_history
+            kept_stage, warnings = staged.kept_stage, list(staged.warnings)
+        elif finished:
+            history += saved["plan"]["stage_history"]
+            kept_stage = saved["plan"]["overall_name"] or history[-1]["name"]
+            warnings = list(saved["plan"]["warnings"])
+        return MethodResult(model, history=history, kept_stage=kept_stage, warnings=warnings,
+                            record={"cached_stages": [stage.name for stage in cached]})
+
+    def feature_views(self, context) -> int | None:
+        """Features only for the cached head stages of a fresh (not resumed) run, with the configured views."""
+        if context.config.runtime.resume or not self.cached_stages(context):
+            return None
+        return context.config.training.feature_views
+
+    @staticmethod
+    def cached_stages(context) -> list:
+        """The head-only stages at the start of a pretrained plan, trained on cached features."""
+        training = context.config.training
+        if not (training.feature_cache and context.pretrained and context.strategy is None):
+            return []
+        return list(itertools.takewhile(lambda stage: stage.train_blocks == 0, context.plan))
+
+    @staticmethod
+    def fit_cached_stages(context, model: keras.Model, cached: list) -> list[dict]:
+        """The head-only stages on cached features, the head warm-started at the linear probe."""
+        training = context.config.training
+        train_features, val_features = context.features(views=training.feature_views)
+        warm_start = training.head_init == "linear_probe" and not context.config.model.hidden_units
+        if warm_start:  # start the head at the logistic regression of the features, not at random
+            features, labels = context.clean_features()
+            model.get_layer("predictions").set_weights(list(probe_weights(
+                features, labels, multi_label=context.train_spec.multi_label, seed=context.seed)))
+        records = []
+        for stage in cached:
+            loss, metrics = context.loss_and_metrics()
+            records.append(fit_head_on_features(
+                model, train_features, val_features, stage, loss=loss, metrics=metrics,
+                batch_size=training.batch_size, class_weight=context.class_weight, monitor=context.monitor,
+                keep_initial=bool(warm_start), verbose=context.verbose))
+        return records
+
+    @staticmethod
+    def run_remaining(context, model, remaining, history, saved, resume_dir, run_key):
+        """The stages that train backbone blocks, in one `model.fit` (resumable)."""
+        previous = (history[-1]["name"], history[-1]["best_value"]) if history else None
+        cached_history = list(history)
+        callbacks = list(context.config.runtime.callbacks)
+        output_dir = context.config.runtime.output_dir
+        if output_dir is not None:
+            callbacks.append(keras.callbacks.ModelCheckpoint(
+                str(Path(output_dir) / CHECKPOINT), monitor=context.monitor, save_best_only=True))
+
+        def before_fit(staged):
+            if saved is not None:
+                staged.resume(saved["plan"], **load_kept_weights(resume_dir))
+            extra = {"cached_history": cached_history, "run_key": run_key}
+            return [ResumeCheckpoint(resume_dir, staged, extra)] if resume_dir is not None else []
+
+        return run_plan(model, remaining, context.backbone.blocks(get_backbone_layer(model)),
+                        context.train_dataset, context.validation_dataset, monitor=context.monitor,
+                        freeze_batchnorm=context.pretrained, class_weight=context.class_weight,
+                        callbacks=callbacks, verbose=context.verbose, previous_best=previous,
+                        initial_epoch=saved["epoch"] + 1 if saved is not None else 0, before_fit=before_fit)
+
+
+def saved_run(resume_dir: Path | None, run_key: dict, log) -> dict | None:
+    """The resume state of the run in `resume_dir`, checked to be this run's.
+
+    Args:
+        resume_dir: the run's resume folder (None: no output_dir was given).
+        run_key: backbone, stages, classes and image size of this run.
+        log: the run's logger.
+
+    Returns:
+        The saved state, or None when there is nothing to resume.
+
+    Raises:
+        ValueError: no output_dir, or the folder holds a different run.
+    """
+    if resume_dir is None:
+        raise ValueError("resume=True needs output_dir=, the folder of the run to resume.")
+    saved = load_resume_state(resume_dir)
+    if saved is None:
+        log.note(f"Nothing to resume in {resume_dir}: starting the run from the beginning.")
+        return None
+    if saved.get("run_key") != json.loads(json.dumps(run_key)):
+        raise ValueError(
+            f"{resume_dir} holds a different run (its backbone, stages, classes or image size differ from these "
+            "arguments): pass the same arguments to resume it, or resume=False to start over."
+        )
+    return saved

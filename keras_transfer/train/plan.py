@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
+import tensorflow as tf
 
 from keras_transfer.models.backbones import Block
 from keras_transfer.train.callbacks.staged_unfreeze import StagedUnfreeze
@@ -57,7 +58,13 @@ def run_plan(
     staged = StagedUnfreeze(stages, blocks=blocks, monitor=monitor, freeze_batchnorm=freeze_batchnorm,
                             verbose=verbose, previous_best=previous_best)
     after = list(before_fit(staged)) if before_fit is not None else []
-    model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs,
+    # The datasets arrive shuffled (and batched): `shuffle=False` says so, instead of Keras warning that its
+    # default `shuffle=True` is ignored for a tf.data.Dataset.
+    model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs, shuffle=not _is_dataset(train_ds),
               initial_epoch=initial_epoch, callbacks=[staged, *after, *callbacks], class_weight=class_weight,
               verbose=verbose)
     return staged
+
+
+def _is_dataset(data) -> bool:
+    return isinstance(data, tf.data.Dataset)

@@ -41,7 +41,7 @@ def require(module: str, feature: str | None = None) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as error:
         extra, purpose = EXTRAS.get(module, (None, module))
-        line = f'pip install "keras-transfer[{extra}]"' if extra else f"pip install {module}"
+        line = f"pip install 'keras-transfer[{extra}]'" if extra else f"pip install {module}"
         raise MissingExtraError(
             f"{feature or purpose} needs the optional package {module!r}, which is not installed ({error}): "
             f"run `{line}`."

@@ -10,7 +10,7 @@ from keras_transfer.optional import MissingExtraError, require
 
 def test_a_missing_extra_gives_the_install_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras_tuner", None)  # as if not installed
-    with pytest.raises(MissingExtraError, match=r'pip install "keras-transfer\[search\]"'):
+    with pytest.raises(MissingExtraError, match=r"pip install 'keras-transfer\[search\]'"):
         require("keras_tuner")
 
 

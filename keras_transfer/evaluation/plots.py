@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from keras_transfer.evaluation.evaluate import Evaluation
+from keras_transfer.evaluation.metrics import Evaluation
 
 TRAIN_COLOUR, VAL_COLOUR = "#1f77b4", "#ff7f0e"
 STAGE_BOUNDARY_GID = "stage-boundary"  # gid of the vertical lines between stages (for tests and tooling)

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from keras_transfer.evaluation import plots
-from keras_transfer.evaluation.evaluate import IMBALANCE_RATIO, Evaluation, imbalance_warnings
+from keras_transfer.evaluation.diagnostics import IMBALANCE_RATIO, imbalance_warnings
+from keras_transfer.evaluation.metrics import Evaluation
+from keras_transfer.metric_direction import higher_is_better
 
 MAX_SKIPPED_ROWS = 200
-_LOWER_IS_BETTER = ("loss", "ece", "error", "hamming")
 
 _CSS = """
 :root { --ink:#1d2733; --muted:#5b6675; --line:#dde3ea; --accent:#1f77b4; --warn:#b35900; --warnbg:#fff4e5; }
@@ -415,5 +416,4 @@ def _best(table: Mapping[str, Mapping[str, Any]], column: str) -> float | None:
               and not (isinstance(v, float) and math.isnan(v))]
     if len(values) < 2:
         return None
-    lower = any(word in column.lower() for word in _LOWER_IS_BETTER)
-    return min(values) if lower else max(values)
+    return max(values) if higher_is_better(column) else min(values)

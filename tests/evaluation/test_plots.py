@@ -9,7 +9,7 @@ from matplotlib.text import Text
 from PIL import Image
 
 from keras_transfer.evaluation import plots
-from keras_transfer.evaluation.evaluate import compute_metrics
+from keras_transfer.evaluation.metrics import compute_metrics
 from keras_transfer.testing.synthetic import make_shapes_arrays
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

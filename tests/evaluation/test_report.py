@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_transfer.evaluation.evaluate import compute_metrics, transfer_warnings
+from keras_transfer.evaluation.diagnostics import transfer_warnings
+from keras_transfer.evaluation.metrics import compute_metrics
 from keras_transfer.evaluation.report import write_report
 from keras_transfer.testing.synthetic import make_shapes_arrays
 

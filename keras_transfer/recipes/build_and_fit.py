@@ -109,7 +109,10 @@ def fit_config(config: FitConfig) -> FitResult:
 
 def resolve_baselines(config: FitConfig, method: TransferMethod) -> dict[str, TransferMethod]:
     """The baseline methods to score beside the run's method, checked to exist and to combine with it."""
-    names = list(dict.fromkeys(config.training.baselines))
+    asked = list(config.training.baselines)
+    if method.honest_baseline is not None:  # a method is always compared with its plain alternative
+        asked.append(method.honest_baseline)
+    names = list(dict.fromkeys(asked))
     unknown = [name for name in names if name not in list_methods()]
     if unknown:
         raise ValueError(f"Unknown baseline(s) {unknown}: choose from {list_methods()}.")

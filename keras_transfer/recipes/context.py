@@ -15,7 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_transfer.data.sources import DataSpec
+from keras_transfer.data.sources import DataSpec, load_data
 from keras_transfer.log import Log
 from keras_transfer.models.backbones import BackboneSpec
 from keras_transfer.models.classifier import build_model
@@ -138,6 +138,28 @@ class RunContext:
             model.compile(optimizer=optimizer or keras.optimizers.AdamW(), loss=loss, metrics=metrics,
                           jit_compile=runtime.jit_compile, steps_per_execution=runtime.steps_per_execution)
         return model
+
+    def load_extra(self, option: str, validation_split: float = 0.0) -> DataSpec:
+        """Loads a data set a method declared in `extra_data` (e.g. `target_data`), like the training data.
+
+        The run's scan and CSV settings and its class names apply, so the
+        labels (where the data has any) mean the same classes.
+
+        Args:
+            option: the config option holding the data.
+            validation_split: share held out (0: none).
+
+        Returns:
+            The `DataSpec` (cached: a second call returns the same).
+        """
+        if option not in self.extra_specs:
+            data = self.config.data
+            spec, _ = load_data(self.config.get(option), validation_split=validation_split, seed=self.seed,
+                                class_names=self.train_spec.class_names, path_column=data.path_column,
+                                label_column=data.label_column, label_delimiter=data.label_delimiter,
+                                scan=data.scan, strict=data.strict, max_pixels=data.max_pixels)
+            self.extra_specs[option] = spec
+        return self.extra_specs[option]
 
     # --- shared work -------------------------------------------------------------------------------
 

@@ -88,3 +88,30 @@ def test_linear_probe_and_scratch_run_as_the_main_method(shapes_arrays):
     scratch = build_and_fit((x, y), backbone=tiny_backbone(32), weights=None, image_size=32, method="scratch",
                             epochs=2, verbose=0)
     assert scratch.method_record["name"] == "scratch" and scratch.history[0]["name"] == "all"
+
+
+class ProbeOnExtraData(TransferMethod):
+    """A toy method that declares an extra data set and its honest baseline."""
+
+    name = "probe_on_extra"
+    extra_data = ("validation_data",)
+    needs_pretrained = True
+    uses_features = True
+    combines_with = frozenset({"linear_probe"})
+    honest_baseline = "linear_probe"
+
+    def fit(self, context):
+        extra = context.load_extra("validation_data")
+        assert context.load_extra("validation_data") is extra and len(extra) == len(context.validation_spec)
+        return resolve_method("linear_probe").fit(context)
+
+
+def test_extra_data_is_required_and_loaded_and_the_honest_baseline_always_runs(shapes_arrays):
+    x, y, _ = shapes_arrays
+    with pytest.raises(ValueError, match="'probe_on_extra' needs validation_data="):
+        build_and_fit((x, y), backbone=tiny_backbone(32), weights="given", image_size=32,
+                      method=ProbeOnExtraData(), verbose=0)
+    result = build_and_fit((x[:90], y[:90]), validation_data=(x[90:], y[90:]), backbone=tiny_backbone(32),
+                           weights="given", image_size=32, method=ProbeOnExtraData(), verbose=0)
+    assert set(result.baselines) == {"fine_tuned", "linear_probe"}
+    assert result.baselines["fine_tuned"] == result.baselines["linear_probe"]

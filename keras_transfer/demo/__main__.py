@@ -1,4 +1,4 @@
-"""`python -m keras_transfer.demo`: runs the demo."""
+"""`python -m keras_transfer.demo`: runs the demo (the options of `add_demo_arguments`, as `keras-transfer demo`)."""
 
 import sys
 

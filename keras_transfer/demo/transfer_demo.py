@@ -26,7 +26,7 @@ An honest, offline, CPU-sized experiment:
    (`keras_transfer.export`), reloaded with plain TensorFlow in a fresh Python
    process that classifies a few test images.
 
-Run it with `python -m keras_transfer.demo.transfer_demo --seeds 3`, `keras-transfer demo`, or
+Run it with `keras-transfer demo --seeds 3`, `python -m keras_transfer.demo --seeds 3`, or
 `run_demo()`. `smoke=True` (or `KERAS_TRANSFER_DEMO_SMOKE=1`) runs the same code
 on a few hundred images in seconds, for tests.
 """
@@ -34,6 +34,7 @@ on a few hundred images in seconds, for tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -44,9 +45,10 @@ import tempfile
 import textwrap
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -613,7 +615,7 @@ def fit_linear_probe(model, train_spec, image_size: int, batch_size: int, seed: 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from keras_transfer.methods.baselines import linear_probe
+    from keras_transfer.methods.linear_probe import linear_probe
     from keras_transfer.train.feature_cache import extract_features
 
     features, labels = extract_features(model, train_spec, (image_size, image_size), batch_size)
@@ -818,6 +820,23 @@ def resolve_settings(
     return bool(smoke), settings
 
 
+@contextlib.contextmanager
+def _known_noise_silenced() -> Iterator[None]:
+    """Hides the warnings the demo triggers on purpose, for as long as it runs."""
+    # Keras warns that a tf.data pipeline ignores shuffle=True; the pipeline shuffles itself.
+    # ...and TensorFlow warns about retracing when many small models are scored one after another.
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+@_known_noise_silenced()
 def run_demo(
     seeds: Sequence[int] = (0,),
     *,
@@ -936,21 +955,26 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The demo's command-line options (they mirror `run_demo`).
+DESCRIPTION = ("Fashion-MNIST transfer learning: a backbone pretrained on 5 classes, transferred to the other 5 "
+               "with a few labels, against the same network trained from scratch and a linear probe.")
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Adds the demo's command-line options (they mirror `run_demo`) to a parser.
+
+    `keras-transfer demo` and `python -m keras_transfer.demo` both take these;
+    `demo_arguments` turns the parsed options into `run_demo`'s arguments.
+
+    Args:
+        parser: the parser (or subcommand parser) to add them to.
 
     Returns:
-        The parser.
+        The same parser.
 
     Example:
-        >>> build_parser().parse_args(["--seeds", "3"]).seeds
+        >>> add_demo_arguments(argparse.ArgumentParser()).parse_args(["--seeds", "3"]).seeds
         [0, 1, 2]
     """
-    parser = argparse.ArgumentParser(
-        prog="keras-transfer demo",
-        description="Fashion-MNIST transfer learning: a backbone pretrained on 5 classes, transferred to the other "
-                    "5 with a few labels, against the same network trained from scratch and a linear probe.",
-    )
     parser.add_argument("--seeds", type=parse_seeds, default=[0], metavar="N|LIST",
                         help="how many seeds (3 → 0,1,2) or which (0,4,7); default: 1 seed")
     parser.add_argument("--labels-per-class", type=int, default=None, metavar="N",
@@ -967,8 +991,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def demo_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """`run_demo`'s keyword arguments from options parsed with `add_demo_arguments`.
+
+    Args:
+        args: the parsed namespace.
+
+    Returns:
+        The keyword arguments; `--quiet` becomes `verbose=0` (print the table yourself then).
+
+    Example:
+        >>> parser = add_demo_arguments(argparse.ArgumentParser())
+        >>> demo_arguments(parser.parse_args(["--seeds", "2", "--no-export"]))["export"]
+        False
+    """
+    return dict(
+        seeds=args.seeds, labels_per_class=args.labels_per_class, image_size=args.image_size, smoke=args.smoke,
+        output_dir=args.output_dir, export=not args.no_export, retrain_source=args.retrain_source,
+        data_dir=args.data_dir, verbose=0 if args.quiet else 1,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`keras-transfer demo` / `python -m keras_transfer.demo.transfer_demo`: runs the demo and prints its table.
+    """`python -m keras_transfer.demo`: runs the demo and prints its table (`keras-transfer demo` does the same).
 
     Args:
         argv: the arguments (default: `sys.argv[1:]`).
@@ -981,16 +1026,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = build_parser().parse_args(argv)
-    # Keras warns that a tf.data pipeline ignores shuffle=True; the pipeline shuffles itself.
-    warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-    # ...and TensorFlow warns about retracing when many small models are scored one after another.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    result = run_demo(
-        seeds=args.seeds, labels_per_class=args.labels_per_class, image_size=args.image_size, smoke=args.smoke,
-        output_dir=args.output_dir, export=not args.no_export, retrain_source=args.retrain_source,
-        data_dir=args.data_dir, verbose=0 if args.quiet else 1,
-    )
+    parser = argparse.ArgumentParser(prog="python -m keras_transfer.demo", description=DESCRIPTION)
+    args = add_demo_arguments(parser).parse_args(argv)
+    result = run_demo(**demo_arguments(args))
     if args.quiet:
         print(result.table())
     return 0

@@ -79,6 +79,7 @@ def write_report(
     warnings: Sequence[str] | None = None,
     images: np.ndarray | None = None,
     title: str = "Transfer learning report",
+    recipes: Mapping[str, str] | None = None,
 ) -> Path:
     """Writes one self-contained HTML report of a run.
 
@@ -102,6 +103,8 @@ def write_report(
         images: every evaluated image, aligned with the evaluation, for the
             gallery; default: the highest-loss images `evaluate()` kept.
         title: the page title.
+        recipes: `{baseline name: how it was trained}`, shown under the
+            baselines table (e.g. the scratch model's plan and epochs).
 
     Returns:
         The path written.
@@ -123,7 +126,7 @@ def write_report(
         ("confusion", "Confusion", _confusion_section(evaluation)),
         ("errors", "Highest loss", _gallery_section(evaluation, images)),
         ("calibration", "Calibration", _calibration_section(evaluation)),
-        ("baselines", "Baselines", _baselines_section(baselines)),
+        ("baselines", "Baselines", _baselines_section(baselines, recipes)),
     ]
     sections = [(anchor, name, body) for anchor, name, body in sections if body]
     page = _page(title, evaluation, sections)
@@ -389,7 +392,7 @@ def _calibration_section(evaluation: Evaluation) -> str:
     return _section("calibration", "Calibration", _figure(fig, "reliability-diagram", "reliability diagram") + note)
 
 
-def _baselines_section(baselines: Mapping[str, Any] | None) -> str:
+def _baselines_section(baselines: Mapping[str, Any] | None, recipes: Mapping[str, str] | None = None) -> str:
     if not baselines:
         return ""
     table = {name: dict(value) if isinstance(value, Mapping) else {"score": value}
@@ -407,6 +410,10 @@ def _baselines_section(baselines: Mapping[str, Any] | None) -> str:
         rows.append(row)
     note = ('<p class="note">linear_probe: frozen pretrained backbone, head only; scratch: the same network from '
             "random weights. The best value of each column is in bold green.</p>")
+    if recipes:
+        items = "".join(f"<li><b>{_e(name)}</b>: {_e(text)}</li>" for name, text in recipes.items() if text)
+        note += f'<ul class="note" id="baseline-recipes">{items}</ul>'
+
     return _section("baselines", "Baselines",
                     _table(["model", *columns], rows, "baselines-table", [False] + [True] * len(columns)) + note)
 

@@ -135,4 +135,6 @@ class LinearProbe(TransferMethod):
     def fit(self, context) -> MethodResult:
         probe = linear_probe(context.model, context.clean_features(), multi_label=context.train_spec.multi_label,
                              regularization=self.options["regularization"], seed=context.seed)
-        return MethodResult(probe, record={"regularization": self.options["regularization"]})
+        recipe = (f"logistic regression (L2, C={self.options['regularization']:g}, standardised features) on the "
+                  f"frozen pretrained features of the {len(context.train_spec)} clean training images")
+        return MethodResult(probe, record={"regularization": self.options["regularization"], "recipe": recipe})

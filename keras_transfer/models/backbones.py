@@ -71,7 +71,9 @@ class BackboneSpec:
         """Builds the backbone (no top) for `image_size`, with `weights`."""
         height, width = size_pair(image_size)
         if self.user_model is not None:
-            return self.user_model
+            # The user's model carries its own weights; from scratch means the same architecture freshly
+            # initialised (a clone), never the user's model itself, which another model may be using.
+            return self.user_model if weights is not None else keras.models.clone_model(self.user_model)
         smallest = min(height, width)
         if smallest < self.min_size:
             raise ValueError(

@@ -260,6 +260,7 @@ def make_result(context: RunContext, method: TransferMethod, outcomes: dict[str,
         train_spec=context.train_spec, validation_spec=context.validation_spec, timings=context.timings,
         baselines=verdict.scores, warnings=verdict.warnings, kept=verdict.kept, kept_stage=main.kept_stage,
         fit_config=context.config, method_record={"name": method.name, **main.record},
+        baseline_records={name: outcome.record for name, outcome in outcomes.items() if name != MAIN},
     )
     if context.config.runtime.output_dir is not None:
         result.save_config(Path(context.config.runtime.output_dir) / "config.json")

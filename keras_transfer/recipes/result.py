@@ -41,6 +41,7 @@ class FitResult:
         kept_stage: the stage whose weights the model ends with.
         fit_config: the resolved `FitConfig` itself.
         method_record: what the method recorded (its name, options and figures).
+        baseline_records: what each baseline recorded, e.g. `{"scratch": {"recipe": ..., "epochs": ...}}`.
     """
 
     model: keras.Model
@@ -59,6 +60,7 @@ class FitResult:
     kept_stage: str | None = None
     fit_config: Any = field(repr=False, default=None)
     method_record: dict = field(default_factory=dict)
+    baseline_records: dict = field(default_factory=dict)
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -125,7 +127,8 @@ class FitResult:
         title = f"Transfer learning report: {self.backbone.keras_name} on {len(self.class_names)} classes"
         return write_report(path, evaluation=evaluation, history=self.history, config=self.config,
                             data_summary=summary, baselines=self.baselines, warnings=warnings,
-                            title=f"{title} ({role} data)" if role != "given" else title)
+                            title=f"{title} ({role} data)" if role != "given" else title,
+                            recipes={name: record.get("recipe") for name, record in self.baseline_records.items()})
 
     def export(self, directory: str | os.PathLike, *, report: bool = True, **options):
         """Exports the model with its labels, config and validation metrics; see `keras_transfer.export`.

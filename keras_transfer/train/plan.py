@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_transfer.models.backbones import Block
+from keras_transfer.train.callbacks.precise_bn import PreciseBatchNorm
 from keras_transfer.train.callbacks.staged_unfreeze import StagedUnfreeze
 from keras_transfer.train.stages import Stage
 
@@ -27,6 +28,7 @@ def run_plan(
     previous_best: tuple[str, float] | None = None,
     initial_epoch: int = 0,
     before_fit: Callable[[StagedUnfreeze], Sequence[keras.callbacks.Callback]] | None = None,
+    precise_batchnorm: bool | None = None,
 ) -> StagedUnfreeze:
     """Runs a stage plan on a compiled model with one `model.fit` call.
 
@@ -44,6 +46,9 @@ def run_plan(
         initial_epoch: the epoch to start at (when resuming).
         before_fit: called with the callback before training; returns more
             callbacks to run after it (e.g. the resume checkpoint).
+        precise_batchnorm: recompute the statistics of BatchNorm layers that
+            train before each validation and at the end (`PreciseBatchNorm`);
+            default: whenever BatchNorm trains (`freeze_batchnorm=False`).
 
     Returns:
         The `StagedUnfreeze` callback, with `stage_history` and `kept_stage`.
@@ -58,6 +63,8 @@ def run_plan(
     staged = StagedUnfreeze(stages, blocks=blocks, monitor=monitor, freeze_batchnorm=freeze_batchnorm,
                             verbose=verbose, previous_best=previous_best)
     after = list(before_fit(staged)) if before_fit is not None else []
+    if precise_batchnorm if precise_batchnorm is not None else not freeze_batchnorm:
+        after.insert(0, PreciseBatchNorm(train_ds))
     # The datasets arrive shuffled (and batched): `shuffle=False` says so, instead of Keras warning that its
     # default `shuffle=True` is ignored for a tf.data.Dataset.
     model.fit(train_ds, validation_data=val_ds, epochs=staged.total_epochs, shuffle=not _is_dataset(train_ds),

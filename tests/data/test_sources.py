@@ -1,4 +1,4 @@
-"""load_data: every source kind, the stratified split, and clear errors for bad input."""
+"""load_data: every source kind and clear errors for bad input."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_transfer.data.sources import encode_labels, from_arrays, load_data, split_spec, to_spec
+from keras_transfer.data.scan import CorruptImageError, Reason
+from keras_transfer.data.sources import from_arrays, load_data, to_spec
 
 
 def _write_image(path, colour=(200, 10, 10), mode="RGB", size=(20, 16)):
@@ -14,18 +15,6 @@ def _write_image(path, colour=(200, 10, 10), mode="RGB", size=(20, 16)):
     image = Image.new("RGB", size, colour).convert(mode)
     image.save(path)
     return path
-
-
-def test_folder_gives_sorted_classes_and_a_stratified_seeded_split(shapes_folder):
-    train, val = load_data(shapes_folder, validation_split=0.25, seed=3)
-    assert train.class_names == ["circle", "square", "triangle"]
-    assert train.class_counts() == {"circle": 30, "square": 30, "triangle": 30}
-    assert val.class_counts() == {"circle": 10, "square": 10, "triangle": 10}
-    assert not set(train.paths) & set(val.paths)
-    again_train, _ = load_data(shapes_folder, validation_split=0.25, seed=3)
-    np.testing.assert_array_equal(train.paths, again_train.paths)
-    other_train, _ = load_data(shapes_folder, validation_split=0.25, seed=4)
-    assert set(train.paths) != set(other_train.paths)
 
 
 def test_csv_with_relative_paths(shapes_folder):
@@ -97,17 +86,6 @@ def test_grayscale_and_rgba_files_become_rgb(tmp_path):
         assert pixels.shape == (10, 12, 3)
 
 
-def test_validation_split_keeps_every_class_in_training():
-    spec = from_arrays(np.zeros((7, 4, 4, 3)), [0, 0, 0, 0, 0, 1, 1])
-    train, val = split_spec(spec, 0.5, seed=0)
-    assert train.class_counts()["1"] >= 1 and val.class_counts()["1"] >= 1
-
-
-def test_integer_labels_with_class_names_are_ids():
-    labels, names = encode_labels([0, 2, 1], ["cat", "dog", "bird"])
-    assert labels.tolist() == [0, 2, 1] and names == ["cat", "dog", "bird"]
-
-
 # --- clear errors ------------------------------------------------------------------
 
 
@@ -154,13 +132,6 @@ def test_csv_rows_pointing_to_missing_files(tmp_path):
         load_data(str(csv))
 
 
-def test_validation_label_unknown_to_training():
-    train = (np.zeros((4, 8, 8, 3)), ["cat", "dog", "cat", "dog"])
-    validation = (np.zeros((2, 8, 8, 3)), ["cat", "bird"])
-    with pytest.raises(ValueError, match=r"Validation labels \['bird'\] are not among the training classes"):
-        load_data(train, validation_data=validation)
-
-
 def test_arrays_of_the_wrong_rank_or_with_nan():
     with pytest.raises(ValueError, match=r"shape \(N, H, W\).*got shape \(4, 8\)"):
         load_data((np.zeros((4, 8)), [0, 1, 0, 1]))
@@ -182,3 +153,21 @@ def test_missing_path_and_unsupported_type(tmp_path):
         load_data(str(tmp_path / "nowhere"))
     with pytest.raises(TypeError, match="Unsupported training data of type int"):
         load_data(3)
+
+
+# --- broken files in a folder ------------------------------------------------------
+
+
+def test_a_dangling_symlink_in_a_class_folder_is_skipped_with_its_reason(tmp_path):
+    for name in ("cat", "dog"):
+        for index in range(2):
+            _write_image(tmp_path / name / f"{index}.png")
+    link = tmp_path / "cat" / "moved.jpg"
+    link.symlink_to(tmp_path / "elsewhere" / "moved.jpg")
+    train, _ = load_data(tmp_path, validation_split=0)
+    assert [(entry["path"], entry["reason"]) for entry in train.skipped] == [(str(link), Reason.BROKEN_LINK)]
+    assert "does not exist" in train.skipped[0]["detail"]
+    assert len(train) == 4 and str(link) not in set(train.paths)
+    with pytest.raises(CorruptImageError, match=r"moved\.jpg.*link") as raised:
+        load_data(tmp_path, validation_split=0, strict=True)
+    assert (raised.value.path, raised.value.reason) == (str(link), Reason.BROKEN_LINK)

@@ -24,6 +24,8 @@ def test_training_survives_every_kind_of_broken_file_and_reports_each(folder_wit
     result = build_and_fit(root, backbone="vgg16", weights=vgg16_weights, image_size=32, epochs=1, verbose=0)
     reported = {entry["path"].rsplit("/", 1)[-1]: entry["reason"] for entry in result.data_summary["skipped"]}
     assert reported == skipped_kinds
+    skipped_paths = [entry["path"] for entry in result.data_summary["skipped"]]
+    assert len(skipped_paths) == len(skipped_kinds) == len(set(skipped_paths))  # each broken file listed once
     used = result.data_summary["train_size"] + result.data_summary["validation_size"]
     assert used == 120 + sum(1 for outcome in expected.values() if outcome in ("ok", "converted"))
     assert result.history[-1]["epochs_run"] == 1

@@ -532,7 +532,8 @@ def pretrain_source(
         validation_split=0, class_names=list(class_names),
         stages=[Stage("all", epochs=settings.source_epochs, learning_rate=settings.source_learning_rate,
                       train_blocks="all", patience=None)],
-        batch_size=settings.source_batch_size, seed=0, verbose=0,
+        # verbose=2: Keras' one line per epoch, so a log file or CI shows progress, not minutes of silence.
+        batch_size=settings.source_batch_size, seed=0, verbose=2 if verbose else 0,
     )
     seconds = time.perf_counter() - started
     accuracy = test_accuracy(result.model, test, class_names, settings.image_size)

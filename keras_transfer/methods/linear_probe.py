@@ -12,6 +12,47 @@ from keras_transfer.methods.base import MethodResult, TransferMethod, register_m
 from keras_transfer.models.classifier import output_units
 from keras_transfer.train.feature_cache import feature_model
 
+# The grid `regularization="auto"` searches (scikit-learn's C, the inverse L2 strength).
+REGULARIZATION_GRID = tuple(float(c) for c in np.logspace(-5, 2, 8))
+# Above this many images the search is skipped (C = 1): with plenty of data the choice matters little
+# and the search would cost minutes.
+MAX_SEARCH_IMAGES = 5000
+
+
+def choose_regularization(features: np.ndarray, labels: np.ndarray, *, multi_label: bool = False,
+                          seed: int = 0) -> tuple[float, float | None]:
+    """The L2 strength of the probe, chosen by stratified cross-validation on the training features.
+
+    Args:
+        features: (N, D) pooled backbone features.
+        labels: one-hot (N, K) or binary (N, 1) labels.
+        multi_label: multi-label data (no search: C = 1).
+        seed: seeds the folds and the solver.
+
+    Returns:
+        `(C, its mean cross-validated accuracy)`; `(1.0, None)` when there is
+        too little data per class to cross-validate (fewer than 2 per class),
+        more than `MAX_SEARCH_IMAGES` images, or multi-label data.
+
+    Example:
+        >>> c, cv_accuracy = choose_regularization(features, labels)
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    classes = labels.argmax(axis=1) if labels.ndim == 2 and labels.shape[1] > 1 else labels.reshape(-1) > 0.5
+    counts = np.bincount(np.asarray(classes, dtype=int))
+    folds = int(min(5, counts[counts > 0].min())) if len(counts) else 0
+    if multi_label or folds < 2 or len(features) > MAX_SEARCH_IMAGES or (counts > 0).sum() < 2:
+        return 1.0, None
+    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)),
+                          {"logisticregression__C": list(REGULARIZATION_GRID)},
+                          cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+    search.fit(features, classes)
+    return float(search.best_params_["logisticregression__C"]), float(search.best_score_)
+
 
 def probe_weights(
     features: np.ndarray,
@@ -119,7 +160,9 @@ class LinearProbe(TransferMethod):
     """Logistic regression on the frozen pretrained features of the clean training images.
 
     Options:
-        regularization: scikit-learn's `C` (inverse L2 strength), default 1.0.
+        regularization: scikit-learn's `C` (inverse L2 strength), or `"auto"`
+            (default): chosen by stratified cross-validation on the training
+            features (`choose_regularization`).
 
     Example:
         >>> build_and_fit("photos/", method="linear_probe")
@@ -130,11 +173,31 @@ class LinearProbe(TransferMethod):
     needs_pretrained = True
     uses_features = True
     combines_with = frozenset({"fine_tune", "scratch"})
-    option_defaults = {"regularization": 1.0}
+    option_defaults = {"regularization": "auto"}
 
     def fit(self, context) -> MethodResult:
-        probe = linear_probe(context.model, context.clean_features(), multi_label=context.train_spec.multi_label,
-                             regularization=self.options["regularization"], seed=context.seed)
-        recipe = (f"logistic regression (L2, C={self.options['regularization']:g}, standardised features) on the "
-                  f"frozen pretrained features of the {len(context.train_spec)} clean training images")
-        return MethodResult(probe, record={"regularization": self.options["regularization"], "recipe": recipe})
+        features, labels = context.clean_features()
+        multi_label = context.train_spec.multi_label
+        c, cv_accuracy = resolve_regularization(self.options["regularization"], features, labels,
+                                                multi_label=multi_label, seed=context.seed)
+        probe = linear_probe(context.model, (features, labels), multi_label=multi_label, regularization=c,
+                             seed=context.seed)
+        chosen = "chosen by cross-validation" if cv_accuracy is not None else "given"
+        recipe = (f"logistic regression (L2, C={c:g} {chosen}, standardised features) on the frozen pretrained "
+                  f"features of the {len(context.train_spec)} clean training images")
+        return MethodResult(probe, record={"regularization": c, "cv_accuracy": cv_accuracy, "recipe": recipe})
+
+
+def resolve_regularization(regularization: float | str, features: np.ndarray, labels: np.ndarray, *,
+                           multi_label: bool = False, seed: int = 0) -> tuple[float, float | None]:
+    """`"auto"` -> `choose_regularization`; a number is used as it is (no cross-validated accuracy).
+
+    Returns:
+        `(C, cross-validated accuracy or None)`.
+    """
+    if regularization == "auto":
+        return choose_regularization(features, labels, multi_label=multi_label, seed=seed)
+    if isinstance(regularization, str) or not regularization > 0:
+        raise ValueError(f"The linear probe's regularization must be 'auto' or a positive number (scikit-learn's "
+                         f"C), got {regularization!r}.")
+    return float(regularization), None

@@ -72,25 +72,11 @@ class RunContext:
         """Whether the backbone starts from pretrained weights."""
         return self.config.model.weights is not None
 
-    @property
-    def monitor(self) -> str:
-        return self.config.training.monitor
-
-    @property
-    def seed(self) -> int:
-        return self.config.runtime.seed
-
-    @property
-    def batch_size(self) -> int:
-        return self.config.training.batch_size
-
-    @property
-    def verbose(self) -> int:
-        return self.config.runtime.verbose
-
-    @property
-    def strategy(self):
-        return self.config.runtime.strategy
+    monitor = property(lambda self: self.config.training.monitor, doc="What early stopping watches.")
+    seed = property(lambda self: self.config.runtime.seed, doc="The run's seed.")
+    batch_size = property(lambda self: self.config.training.batch_size, doc="Images per step.")
+    verbose = property(lambda self: self.config.runtime.verbose, doc="0 silent, 1 progress.")
+    strategy = property(lambda self: self.config.runtime.strategy, doc="The tf.distribute strategy, or None.")
 
     # --- building ----------------------------------------------------------------------------------
 

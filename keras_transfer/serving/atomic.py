@@ -72,6 +72,9 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    # mkdtemp makes the folder 0700; the export is for servers that may run as another user, so it gets the
+    # mode any mkdir would give it under the process's umask.
+    staging.chmod(0o777 & ~current_umask())
     try:
         yield staging
         commit_directory(staging, target)
@@ -127,6 +130,21 @@ def relocate(path: Path, staging: Path, target: Path) -> Path:
         PosixPath('out/a/tflite/m.tflite')
     """
     return target / path.relative_to(staging)
+
+
+def current_umask() -> int:
+    """The process's file-mode creation mask (read without changing it for longer than one call).
+
+    Returns:
+        The umask, e.g. `0o022`.
+
+    Example:
+        >>> oct(current_umask())
+        '0o22'
+    """
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _rename(source: Path, destination: Path) -> None:

@@ -183,3 +183,17 @@ def test_backbone_init_depends_on_the_seed_only():
     other = demo.demo_backbone_spec(32, seed=4).user_model.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not np.array_equal(first[0], other[0])
+
+
+def test_pretraining_the_source_prints_a_line_per_epoch_for_logs(smoke_run, capsys):
+    result, root = smoke_run
+    settings = result.settings
+    (x_train, y_train), (x_test, y_test), _ = demo.load_fashion_mnist(root / "fmnist")
+    train = demo.select_classes(x_train, y_train, demo.SOURCE_CLASS_IDS)
+    test = demo._subsample(*demo.select_classes(x_test, y_test, demo.SOURCE_CLASS_IDS), settings.test_images, 0)
+    capsys.readouterr()
+    demo.pretrain_source(train, test, result.source_classes, settings, root / "out" / "retrained", retrain=True)
+    printed = capsys.readouterr().out
+    epoch_lines = [line for line in printed.splitlines() if "/step - " in line and "loss:" in line]
+    assert len(epoch_lines) == settings.source_epochs, printed
+    assert "\r" not in printed

@@ -1,7 +1,9 @@
 """Atomic writes: an existing folder is refused or replaced safely, and a failed export changes nothing."""
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +95,16 @@ def test_commit_directory_puts_the_old_one_back_when_the_swap_fails(tmp_path, mo
     assert (target / METADATA_FILE).read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".export.tmp-1", "export"]
     assert len(calls) == 3  # old aside, new in (fails), old back
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o755), (0o027, 0o750)])
+def test_an_atomic_folder_gets_the_mode_of_a_plain_mkdir_under_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        with atomic.atomic_directory(tmp_path / "export") as staging:
+            (staging / "labels.txt").write_text("a\n")
+        (tmp_path / "plain").mkdir()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "export").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "plain").stat().st_mode) == mode

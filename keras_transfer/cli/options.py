@@ -10,8 +10,9 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +279,28 @@ def json_value(text: str, option: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{option} is not valid JSON ({error.msg}): {text!r}.") from None
+
+
+def declare_options(options: Sequence[tuple[tuple[str, ...], dict]]) -> Callable[[argparse.ArgumentParser],
+                                                                                 argparse.ArgumentParser]:
+    """A subcommand's `add_arguments` from a table of `(flags, argparse keywords)`.
+
+    Args:
+        options: the options, in the order `--help` lists them.
+
+    Returns:
+        `add_arguments(parser) -> parser`, which declares them.
+
+    Example:
+        >>> add = declare_options([(("--top-k",), dict(type=int, default=1))])
+        >>> add(argparse.ArgumentParser()).parse_args([]).top_k
+        1
+    """
+
+    def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        for flags, keywords in options:
+            parser.add_argument(*flags, **keywords)
+        return parser
+
+    add_arguments.__doc__ = "Declares: " + ", ".join(flags[0] for flags, _ in options) + "."
+    return add_arguments

@@ -80,6 +80,7 @@ def write_report(
     images: np.ndarray | None = None,
     title: str = "Transfer learning report",
     recipes: Mapping[str, str] | None = None,
+    ranking: Mapping[str, Any] | None = None,
 ) -> Path:
     """Writes one self-contained HTML report of a run.
 
@@ -105,6 +106,7 @@ def write_report(
         title: the page title.
         recipes: `{baseline name: how it was trained}`, shown under the
             baselines table (e.g. the scratch model's plan and epochs).
+        ranking: a backbone ranking (`RankingTable.to_dict()`), shown as a table.
 
     Returns:
         The path written.
@@ -127,6 +129,7 @@ def write_report(
         ("errors", "Highest loss", _gallery_section(evaluation, images)),
         ("calibration", "Calibration", _calibration_section(evaluation)),
         ("baselines", "Baselines", _baselines_section(baselines, recipes)),
+        ("ranking", "Backbone ranking", _ranking_section(ranking)),
     ]
     sections = [(anchor, name, body) for anchor, name, body in sections if body]
     page = _page(title, evaluation, sections)
@@ -416,6 +419,19 @@ def _baselines_section(baselines: Mapping[str, Any] | None, recipes: Mapping[str
 
     return _section("baselines", "Baselines",
                     _table(["model", *columns], rows, "baselines-table", [False] + [True] * len(columns)) + note)
+
+
+def _ranking_section(ranking: Mapping[str, Any] | None) -> str:
+    if not ranking or not ranking.get("rows"):
+        return ""
+    names = list(dict.fromkeys(name for row in ranking["rows"] for name in row["scores"]))
+    rows = [[_e(row["name"]), *(_fmt(row["scores"].get(name)) for name in names), _fmt(row["seconds"], 1)]
+            for row in ranking["rows"]]
+    note = (f'<p class="note">Scored on {ranking.get("images", "?")} {_e(ranking.get("split", "train"))} images '
+            f"from frozen features; the backbone was chosen by {_e(ranking.get('trusted'))}.</p>")
+    return _section("ranking", "Backbone ranking",
+                    _table(["candidate", *names, "seconds"], rows, "ranking-table", [False] + [True] * (len(names) + 1))
+                    + note)
 
 
 def _best(table: Mapping[str, Mapping[str, Any]], column: str) -> float | None:

@@ -36,6 +36,7 @@ from keras_transfer.methods.base import (
 from keras_transfer.metric_direction import higher_is_better
 from keras_transfer.models.backbone_records import record_backbone, resolve_recorded_backbone
 from keras_transfer.models.backbones import size_pair
+from keras_transfer.ranking.rank import RankingTable, rank_spec
 from keras_transfer.recipes.config import FitConfig, options_doc, signature
 from keras_transfer.recipes.context import RunContext
 from keras_transfer.recipes.result import FitResult
@@ -95,7 +96,11 @@ def fit_config(config: FitConfig) -> FitResult:
     baselines = resolve_baselines(config, method)
     train_spec, validation_spec, config = load_run_data(config, log)
     timings = {"data": time.perf_counter() - started}
+    config, ranking = choose_backbone(config, train_spec, log)
+    if ranking is not None:
+        timings["ranking"] = time.perf_counter() - started - timings["data"]
     context = prepare_run(config, train_spec, validation_spec, method, log)
+    context.ranking = ranking
     context.timings.update(timings, build=time.perf_counter() - started - timings["data"])
     for candidate in [method, *baselines.values()]:
         candidate.check(context)
@@ -149,6 +154,27 @@ def load_run_data(config: FitConfig, log: Log) -> tuple[DataSpec, DataSpec | Non
             changes["augmentation"] = flow.generator
         config = config.replace(**changes) if changes else config
     return train_spec, validation_spec, config
+
+
+def choose_backbone(config: FitConfig, train_spec: DataSpec, log: Log) -> tuple[FitConfig, RankingTable | None]:
+    """Step 1b: with `backbone="auto"`, ranks the candidates on the training split and takes the best.
+
+    Returns:
+        `(config with the chosen backbone and weights, the ranking)`, or `(config, None)` for a given backbone.
+    """
+    model_config = config.model
+    if not (isinstance(model_config.backbone, str) and model_config.backbone == "auto"):
+        return config, None
+    if not model_config.candidates:
+        raise ValueError("backbone='auto' ranks candidates: give candidates=[('mobilenet', 'imagenet'), "
+                         "('vgg16', 'vgg16.weights.h5'), ...] (see keras_transfer.rank_backbones).")
+    scores = tuple(dict.fromkeys([model_config.rank_by, "logme", "hscore", "knn"]))
+    ranking = rank_spec(train_spec, model_config.candidates, scores=scores, image_size=model_config.image_size,
+                        batch_size=config.training.batch_size, seed=config.runtime.seed,
+                        trusted=model_config.rank_by, log=log)
+    best = ranking.best_candidate()
+    log.info(f"Backbone 'auto': {best.name} ranks first by {ranking.trusted}.")
+    return config.replace(backbone=best.backbone, weights=best.weights), ranking
 
 
 def prepare_run(config: FitConfig, train_spec: DataSpec, validation_spec: DataSpec | None,
@@ -261,6 +287,7 @@ def make_result(context: RunContext, method: TransferMethod, outcomes: dict[str,
         baselines=verdict.scores, warnings=verdict.warnings, kept=verdict.kept, kept_stage=main.kept_stage,
         fit_config=context.config, method_record={"name": method.name, **main.record},
         baseline_records={name: outcome.record for name, outcome in outcomes.items() if name != MAIN},
+        ranking=context.ranking.to_dict() if context.ranking is not None else None,
     )
     if context.config.runtime.output_dir is not None:
         result.save_config(Path(context.config.runtime.output_dir) / "config.json")

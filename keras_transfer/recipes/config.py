@@ -131,7 +131,13 @@ class ModelConfig(_Group):
     title: ClassVar[str] = "model"
 
     backbone: Any = option("efficientnetv2b0", "a registry name (list_backbones()), a BackboneSpec "
-                                               "(custom_backbone(...)) or a keras.Model", cli="text")
+                                               "(custom_backbone(...)), a keras.Model, or 'auto': rank the "
+                                               "candidates and fine-tune the best", cli="text")
+    candidates: list | None = option(None, "with backbone='auto': (registry name, weights) pairs to rank, e.g. "
+                                           "[('mobilenet', 'imagenet'), ('vgg16', 'vgg16.weights.h5')]",
+                                     cli="candidates")
+    rank_by: str = option("logme", "with backbone='auto': the transferability score that picks the backbone",
+                          cli="text")
     weights: str | None = option("imagenet", "'imagenet', a weights-file path, or None (from scratch: one "
                                              "all-trainable stage, BatchNorm trains)", cli="weights")
     image_size: int | tuple | None = option(None, "int or (height, width); default: the backbone's default size",
@@ -388,6 +394,10 @@ def _record(name: str, value: Any) -> Any:
         return describe_data(value)
     if name == "backbone":
         return value if isinstance(value, (str, Mapping)) else f"<custom:{getattr(value, 'name', '?')}>"
+    if name == "candidates" and value is not None:
+        from keras_transfer.ranking.rank import as_candidate
+
+        return [as_candidate(candidate).to_dict() for candidate in value]
     if name == "stages" and isinstance(value, list):
         return [stage.to_dict() for stage in value]
     if name == "augmentation" and _is_augmentation_object(value):

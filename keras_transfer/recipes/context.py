@@ -44,6 +44,7 @@ class RunContext:
         train_images, validation_images: the decoded-image caches.
         train_dataset, validation_dataset: batched datasets (training one augmented).
         timings: wall seconds per step, filled by the recipe and the methods.
+        ranking: the backbone ranking of a `backbone="auto"` run (a `RankingTable`), else None.
     """
 
     config: FitConfig
@@ -62,6 +63,7 @@ class RunContext:
     train_dataset: Any = None
     validation_dataset: Any = None
     extra_specs: dict[str, DataSpec] = field(default_factory=dict)
+    ranking: Any = None
     timings: dict[str, float] = field(default_factory=dict)
     _features: tuple | None = field(default=None, repr=False)
 

@@ -42,6 +42,7 @@ class FitResult:
         fit_config: the resolved `FitConfig` itself.
         method_record: what the method recorded (its name, options and figures).
         baseline_records: what each baseline recorded, e.g. `{"scratch": {"recipe": ..., "epochs": ...}}`.
+        ranking: with `backbone="auto"`, the ranking of the candidates (`RankingTable.to_dict()`).
     """
 
     model: keras.Model
@@ -61,6 +62,7 @@ class FitResult:
     fit_config: Any = field(repr=False, default=None)
     method_record: dict = field(default_factory=dict)
     baseline_records: dict = field(default_factory=dict)
+    ranking: dict | None = None
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -128,7 +130,8 @@ class FitResult:
         return write_report(path, evaluation=evaluation, history=self.history, config=self.config,
                             data_summary=summary, baselines=self.baselines, warnings=warnings,
                             title=f"{title} ({role} data)" if role != "given" else title,
-                            recipes={name: record.get("recipe") for name, record in self.baseline_records.items()})
+                            recipes={name: record.get("recipe") for name, record in self.baseline_records.items()},
+                            ranking=self.ranking)
 
     def export(self, directory: str | os.PathLike, *, report: bool = True, **options):
         """Exports the model with its labels, config and validation metrics; see `keras_transfer.export`.

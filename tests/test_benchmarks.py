@@ -22,6 +22,7 @@ EXPECTED = {
     "serving_latency": ["RATIO serving_default_jpeg_vs_keras_pixels_batch1"],
     "gpu_training": [],
     "from_scratch": ["RATIO from_scratch_backbones_reaching_0.9_share"],
+    "ranking": ["RATIO ranking_best_mean_kendall_tau", "RATIO ranking_time_vs_fine_tuning_all"],
 }
 
 

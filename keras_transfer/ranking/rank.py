@@ -351,10 +351,21 @@ def source_probabilities(candidate: Candidate, train_spec, batch_size: int) -> t
     return probabilities, ""
 
 
-def imagenet_classifier(spec) -> keras.Model:
-    """The backbone with its ImageNet head, its preprocessing baked in: RGB 0-255 in, 1000 probabilities out."""
+def imagenet_classifier(spec, weights: str = "imagenet") -> keras.Model:
+    """The backbone with its ImageNet head, its preprocessing baked in: RGB 0-255 in, 1000 probabilities out.
+
+    Args:
+        spec: the backbone's `BackboneSpec` (`get_backbone("mobilenet")`).
+        weights: `"imagenet"` (Keras' file) or a with-top weights file (e.g. `mobilenet_v1_imagenet_weights(True)`).
+
+    Returns:
+        The classifier, at the backbone's default size: a `Candidate.source_classifier` for LEEP.
+
+    Example:
+        >>> head = imagenet_classifier(get_backbone("mobilenet"), str(mobilenet_v1_imagenet_weights(include_top=True)))
+    """
     size = spec.default_size
     inputs = keras.Input((size, size, 3))
-    network = spec.constructor(include_top=True, weights="imagenet", input_shape=(size, size, 3))
+    network = spec.constructor(include_top=True, weights=weights, input_shape=(size, size, 3))
     outputs = network(spec.preprocessing_layer()(inputs))
     return keras.Model(inputs, outputs, name=f"{spec.name}_imagenet")

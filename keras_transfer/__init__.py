@@ -13,13 +13,31 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_transfer import _legacy  # noqa: E402
+from keras_transfer.adaptation import (  # noqa: E402
+    GradientReversal,
+    a_distance,
+    coral_loss,
+    evaluate_domains,
+    mmd_loss,
+    plot_domain_embedding,
+)
 from keras_transfer.data.augmentation import DEFAULT_AUGMENTATION, Augmentation  # noqa: E402
 from keras_transfer.data.keras2 import ImageDataGenerator  # noqa: E402
 from keras_transfer.data.pipeline import decoded_images, make_dataset  # noqa: E402
 from keras_transfer.data.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
 from keras_transfer.data.sources import DataSpec, load_data  # noqa: E402
+from keras_transfer.distillation import Teacher, distill, load_teacher  # noqa: E402
 from keras_transfer.evaluation.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
 from keras_transfer.evaluation.report import write_report  # noqa: E402
+from keras_transfer.fewshot import (  # noqa: E402
+    MetaStage,
+    PrototypeHead,
+    add_classes,
+    episodes,
+    evaluate_episodes,
+    few_shot,
+    meta_train,
+)
 from keras_transfer.methods import (  # noqa: E402
     MethodResult,
     TransferMethod,
@@ -41,6 +59,7 @@ from keras_transfer.models.pretrained import (  # noqa: E402
     mobilenet_v2_partial_imagenet_weights,
     vgg16_hed_weights,
 )
+from keras_transfer.peft import Adapter, load_adapter, merge_lora  # noqa: E402
 from keras_transfer.ranking.rank import Candidate, RankingTable, rank_backbones  # noqa: E402
 from keras_transfer.recipes import (  # noqa: E402
     FitConfig,
@@ -57,6 +76,22 @@ from keras_transfer.version import __version__  # noqa: E402
 _legacy.install()
 
 __all__ = [
+    "GradientReversal",
+    "a_distance",
+    "coral_loss",
+    "evaluate_domains",
+    "mmd_loss",
+    "plot_domain_embedding",
+    "distill",
+    "load_teacher",
+    "Teacher",
+    "MetaStage",
+    "PrototypeHead",
+    "add_classes",
+    "episodes",
+    "evaluate_episodes",
+    "few_shot",
+    "meta_train",
     "rank_backbones",
     "RankingTable",
     "Candidate",
@@ -98,6 +133,9 @@ __all__ = [
     "load",
     "load_data",
     "load_model",
+    "Adapter",
+    "load_adapter",
+    "merge_lora",
     "make_dataset",
     "model_blocks",
     "scan_files",

@@ -23,6 +23,14 @@ EXPECTED = {
     "gpu_training": [],
     "from_scratch": ["RATIO from_scratch_backbones_reaching_0.9_share"],
     "ranking": ["RATIO ranking_best_mean_kendall_tau", "RATIO ranking_time_vs_fine_tuning_all"],
+    "distillation": ["RATIO distilled_unlabeled_minus_labels_only_points", "RATIO distilled_minus_labels_only_points",
+                     "RATIO student_vs_teacher_cpu_latency_batch1", "RATIO student_vs_teacher_cpu_latency_batch32"],
+    "few_shot": ["RATIO few_shot_fashion_mnist_1shot_prototypes_minus_linear_probe_points",
+                 "RATIO few_shot_fashion_mnist_1shot_prototypes_minus_fine_tune_points",
+                 "RATIO few_shot_fashion_mnist_1shot_meta_training_gain_points"],
+    "domain_adaptation": ["RATIO domain_adaptation_best_gain_points_mnist_to_uci", "| source-only |",
+                          "A-distance of the pooled features"],
+    "peft": ["RATIO peft_best_", "_accuracy_points_vs_full_staged", "_adapter_share_of_model_file"],
 }
 
 

@@ -114,6 +114,7 @@ KINDS: dict[str, Kind] = {
     "precision": Kind("auto|true|false|POLICY", _choice({"auto": "auto", **_BOOLEAN_WORDS}, other=str)),
     "jit": Kind("auto|true|false", _choice({"auto": "auto", **_BOOLEAN_WORDS})),
     "candidates": Kind("NAME:WEIGHTS,...", _candidates),
+    "peft": Kind("lora|bias|norm|none", _choice({"lora": "lora", "bias": "bias", "norm": "norm", "none": None})),
 }
 
 # Flags whose spelling predates the generated ones: kept so that scripts keep working.

@@ -8,6 +8,7 @@ Subcommands (each has `--help`, and its own module in `keras_transfer.cli`):
     keras-transfer export MODEL.keras OUT --labels labels.txt [--tflite float32,int8]
     keras-transfer predict EXPORT_DIR INPUTS... [--top-k K] [--csv OUT]
     keras-transfer rank DATA --candidates NAME:WEIGHTS,...  which backbone to fine-tune (transferability)
+    keras-transfer distill TEACHER DATA --output-dir RUN  a small student on the teacher's soft targets
     keras-transfer demo [--seeds N] [--smoke]
 
 User mistakes (a missing file, a bad option value, data that does not fit the
@@ -31,7 +32,7 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from types import ModuleType  # noqa: E402
 
-from keras_transfer.cli import demo, evaluate, export, fit, predict, rank  # noqa: E402
+from keras_transfer.cli import demo, distill, evaluate, export, few_shot, fit, predict, rank  # noqa: E402
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
@@ -40,7 +41,7 @@ EXIT_INTERRUPTED = 130
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 # Each subcommand's module has HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit status.
 SUBCOMMANDS: dict[str, ModuleType] = {"fit": fit, "evaluate": evaluate, "export": export, "predict": predict,
-                                      "rank": rank, "demo": demo}
+                                      "rank": rank, "few-shot": few_shot, "distill": distill, "demo": demo}
 
 _EXAMPLES = """\
 examples:
@@ -49,6 +50,7 @@ examples:
   keras-transfer evaluate runs/photos/export test_photos/ --report runs/photos/test_report.html
   keras-transfer export model.keras exports/photos --labels labels.txt --tflite float32,dynamic_int8
   keras-transfer predict runs/photos/export new_photos/ --top-k 3 --csv predictions.csv
+  keras-transfer few-shot support/ exports/few --backbone mobilenet
   keras-transfer demo --smoke
 """
 

@@ -81,6 +81,8 @@ def write_report(
     title: str = "Transfer learning report",
     recipes: Mapping[str, str] | None = None,
     ranking: Mapping[str, Any] | None = None,
+    domain: Mapping[str, Any] | None = None,
+    distillation: Mapping[str, Any] | None = None,
 ) -> Path:
     """Writes one self-contained HTML report of a run.
 
@@ -107,6 +109,10 @@ def write_report(
         recipes: `{baseline name: how it was trained}`, shown under the
             baselines table (e.g. the scratch model's plan and epochs).
         ranking: a backbone ranking (`RankingTable.to_dict()`), shown as a table.
+        domain: a domain-adaptation record (`FitResult.method_record["domain"]`): target accuracies,
+            A-distances and the 2-D embeddings of source and target features before and after.
+        distillation: a distillation comparison (`FitResult.method_record["comparison"]`): teacher and
+            student accuracy, parameters, CPU latency at batch 1 and 32, TFLite size, and their ratios.
 
     Returns:
         The path written.
@@ -130,6 +136,8 @@ def write_report(
         ("calibration", "Calibration", _calibration_section(evaluation)),
         ("baselines", "Baselines", _baselines_section(baselines, recipes)),
         ("ranking", "Backbone ranking", _ranking_section(ranking)),
+        ("domain", "Domain adaptation", _domain_section(domain)),
+        ("distillation", "Teacher and student", _distillation_section(distillation)),
     ]
     sections = [(anchor, name, body) for anchor, name, body in sections if body]
     page = _page(title, evaluation, sections)
@@ -311,10 +319,13 @@ def _history_section(history: Any) -> str:
         best = stage.get("best_value")
         rows.append([_e(stage["name"]), _fmt(stage["first_epoch"] + 1), _fmt(stage["epochs_run"]),
                      _fmt(len(stage.get("trainable_blocks") or [])) if "trainable_blocks" in stage else "—",
+                     _e(stage.get("parameters", "all") if stage.get("trainable_blocks") else "head only"),
+                     _fmt(stage["trainable_params"]) if "trainable_params" in stage else "—",
                      _fmt(best) if isinstance(best, (int, float)) else "—",
                      "yes" if stage.get("stopped_early") else "no"])
-    table = _table(["stage", "first epoch", "epochs", "trainable blocks", "best monitored", "early stop"], rows,
-                   "stages-table", [False, True, True, True, True, False])
+    table = _table(["stage", "first epoch", "epochs", "trainable blocks", "parameters", "trainable parameters",
+                    "best monitored", "early stop"], rows, "stages-table",
+                   [False, True, True, True, False, True, True, False])
     return _section("training-curves", "Training curves", _figure(fig, "training-curves-plot",
                                                                   "training curves by stage") + table)
 
@@ -432,6 +443,47 @@ def _ranking_section(ranking: Mapping[str, Any] | None) -> str:
     return _section("ranking", "Backbone ranking",
                     _table(["candidate", *names, "seconds"], rows, "ranking-table", [False] + [True] * (len(names) + 1))
                     + note)
+
+
+def _domain_section(domain: Mapping[str, Any] | None) -> str:
+    """Target accuracy of the adapted and source-only models, A-distances, and the embedding plot."""
+    if not domain:
+        return ""
+    from keras_transfer.adaptation.domain_metrics import plot_domain_embedding
+
+    source = domain.get("source_validation_accuracy", {})
+    target = domain.get("target_accuracy", {})
+    rows = [[_e(role) + (" (kept)" if role == domain.get("kept") else ""), _fmt(source.get(role)),
+             _fmt(target.get(role, {}).get("selection")), _fmt(target.get(role, {}).get("report"))]
+            for role in ("source_only", "adapted")]
+    table = _table(["model", "source validation accuracy", "target accuracy (selection)",
+                    "target accuracy (report)"], rows, "domain-table", [False, True, True, True])
+    shifts = domain.get("shift", {})
+    distances = _table(["features", "A-distance"], [[_e(name), _fmt(record["a_distance"])]
+                                                    for name, record in shifts.items()], "a-distance-table",
+                       [False, True])
+    note = (f'<p class="note">{_e(domain.get("adaptation"))} on a bottleneck over the frozen backbone; kept by '
+            f'{_e(domain.get("criterion"))}. The report split was not used for the choice. A-distance: 2(1 - 2 err) '
+            "of a held-out domain classifier, 0 when the domains cannot be told apart, 2 when they separate.</p>")
+    plot = _figure(plot_domain_embedding(shifts), "domain-embedding-plot", "PCA of source and target features")
+    return _section("domain", "Domain adaptation", table + distances + note + plot)
+
+
+def _distillation_section(comparison: Mapping[str, Any] | None) -> str:
+    """Teacher against student: accuracy, parameters, CPU latency, TFLite size, and student / teacher ratios."""
+    if not comparison:
+        return ""
+    keys = ("accuracy", "parameters", "latency_ms_batch_1", "latency_ms_batch_32", "tflite_bytes")
+    rows = [[_e(role)] + [_fmt(comparison.get(role, {}).get(key)) for key in keys] for role in ("teacher", "student")]
+    ratios = comparison.get("ratios", {})
+    rows.append(["student / teacher", "—", *[_fmt(ratios.get(name)) for name in
+                                            ("parameters", "latency_batch_1", "latency_batch_32", "tflite_bytes")]])
+    table = _table(["model", "validation accuracy", "parameters", "CPU ms, batch 1", "CPU ms, batch 32",
+                    "TFLite float32 bytes"], rows, "distillation-table", [False] + [True] * len(keys))
+    kept = comparison.get("student", {}).get("kept")
+    note = (f'<p class="note">Both timed at the student\'s input size. Student kept: {_e(kept)} (the labels-only '
+            "student is kept when it scores the higher validation accuracy).</p>")
+    return _section("distillation", "Teacher and student", table + note)
 
 
 def _best(table: Mapping[str, Mapping[str, Any]], column: str) -> float | None:

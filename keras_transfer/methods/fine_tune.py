@@ -17,6 +17,7 @@ import keras
 from keras_transfer.methods.base import MethodResult, TransferMethod, register_method
 from keras_transfer.methods.linear_probe import probe_weights
 from keras_transfer.models.classifier import get_backbone_layer
+from keras_transfer.peft.outcome import check_peft_plan, check_resumable, finish_peft
 from keras_transfer.train import run_plan
 from keras_transfer.train.callbacks.resume import (
     ResumeCheckpoint,
@@ -64,6 +65,12 @@ class FineTune(TransferMethod):
             raise ValueError(f"fine_tune's without_validation must be one of {WITHOUT_VALIDATION}, got "
                              f"{self.options['without_validation']!r}.")
 
+    def check(self, context) -> None:
+        """The base checks, and that each parameter-efficient stage has parameters to train in this backbone."""
+        super().check(context)
+        check_peft_plan(context.plan, context.backbone.blocks(get_backbone_layer(context.model)),
+                        context.backbone.name)
+
     def keeps_probe(self, context) -> bool:
         """Whether this run keeps the linear probe: pretrained, and nothing held out to check fine-tuning."""
         return (context.validation_spec is None and context.pretrained
@@ -77,6 +84,8 @@ class FineTune(TransferMethod):
         resume_dir = Path(output_dir) / RESUME_DIR if output_dir is not None else None
         run_key = {"backbone": context.backbone.name, "stages": [stage.to_dict() for stage in context.plan],
                    "class_names": list(context.train_spec.class_names), "image_size": list(context.image_size)}
+        if config.runtime.resume:
+            check_resumable(context.plan)
         saved = saved_run(resume_dir, run_key, context.log) if config.runtime.resume else None
         model = context.model
         if saved is not None:
@@ -106,8 +115,14 @@ class FineTune(TransferMethod):
             history += saved["plan"]["stage_history"]
             kept_stage = saved["plan"]["overall_name"] or history[-1]["name"]
             warnings = list(saved["plan"]["warnings"])
-        return MethodResult(model, history=history, kept_stage=kept_stage, warnings=warnings,
-                            record={"cached_stages": [stage.name for stage in cached]})
+        record = {"cached_stages": [stage.name for stage in cached]}
+        peft = finish_peft(model, context.plan, context.backbone.blocks(get_backbone_layer(model)), history,
+                           kept_stage, context.monitor, meta={"class_names": list(context.train_spec.class_names),
+                                                              "image_size": list(context.image_size)})
+        if peft.adapter is not None:
+            record["adapter"] = peft.adapter  # FitResult.save_adapter writes it
+        return MethodResult(peft.model, history=history, kept_stage=kept_stage, warnings=warnings + peft.warnings,
+                            record=record)
 
     def feature_views(self, context) -> int | None:
         """Features for the cached head stages of a fresh (not resumed) run, or for the probe it keeps."""

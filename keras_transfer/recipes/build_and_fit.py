@@ -21,6 +21,7 @@ from pathlib import Path
 
 import keras
 
+from keras_transfer.adaptation.method import adaptation_config
 from keras_transfer.data.augmentation import resolve_augmentation
 from keras_transfer.data.pipeline import decoded_images, make_dataset
 from keras_transfer.data.sources import DataSpec, load_data, summarize
@@ -92,6 +93,7 @@ def fit_config(config: FitConfig) -> FitResult:
     started = time.perf_counter()
     log = Log(config.runtime.verbose)
     keras.utils.set_random_seed(config.runtime.seed)
+    config = adaptation_config(config)  # adaptation= runs the domain_adaptation method
     method = resolve_method(config.training.method, config.training.method_options)
     baselines = resolve_baselines(config, method)
     train_spec, validation_spec, config = load_run_data(config, log)
@@ -190,7 +192,8 @@ def prepare_run(config: FitConfig, train_spec: DataSpec, validation_spec: DataSp
     spec = resolve_recorded_backbone(config.model.backbone)
     size = size_pair(config.model.image_size or spec.default_size)
     augment = resolve_augmentation(config.data.augmentation)
-    plan = resolve_stages(config.training.stages, config.model.weights is not None, config.training.epochs)
+    plan = resolve_stages(config.training.stages, config.model.weights is not None, config.training.epochs,
+                          peft=config.training.peft)
     monitor = config.training.monitor
     if validation_spec is None and monitor.startswith("val_"):
         monitor = monitor[4:]
@@ -329,7 +332,8 @@ def build_and_fit_from_config(config: Mapping | str | os.PathLike | FitConfig, *
         config = config.to_dict()
     elif not isinstance(config, Mapping):
         config = read_settings(config, "config")
-    for key in ("data", "validation_data", "backbone"):
+    for key in ("data", "validation_data", "target_data", "target_test_data", "unlabeled_data", "teacher",
+                "backbone"):
         value = config.get(key)
         if key not in overrides and isinstance(value, str) and value.startswith("<"):
             why = ("a custom keras.Model that was not saved (the run had no output_dir)" if key == "backbone"

@@ -112,6 +112,14 @@ class DataConfig(_Group):
                                cli="augmentation")
     cache: str | bool | None = option("auto", "decoded-image cache: 'auto' (memory when it fits, else disk), "
                                               "'memory', a file path prefix, or None for none", cli="cache")
+    target_data: Any = option(None, "domain adaptation: unlabeled images of the target domain (a folder of "
+                                    "images, a list of paths, an image array or a tf.data of images); needs "
+                                    "adaptation=", cli="data")
+    target_test_data: Any = option(None, "domain adaptation: labelled target images, split in two: one part "
+                                         "chooses between the adapted and the source-only model, the other "
+                                         "reports both", cli="data")
+    unlabeled_data: Any = option(None, "distillation: images without labels (a folder, image files or an image "
+                                       "array) that the teacher labels for the student", cli="data")
 
     def normalize(self) -> None:
         if isinstance(self.data, os.PathLike):
@@ -144,6 +152,8 @@ class ModelConfig(_Group):
                                             cli="image_size")
     dropout: float = option(0.2, "head dropout", cli="float")
     hidden_units: int | None = option(None, "an optional hidden Dense layer in the head", cli="positive_int")
+    teacher: Any = option(None, "distillation: the teacher, an export folder or .keras file (a FitResult or "
+                                "keras.Model from Python); the run's backbone is the student", cli="text")
 
     def normalize(self) -> None:
         if isinstance(self.weights, os.PathLike):
@@ -165,6 +175,9 @@ class TrainingConfig(_Group):
                                   default_factory=dict)
     stages: Any = option("default", "'default', or a list of Stage/dicts (see keras_transfer.Stage)", cli="stages")
     epochs: int | None = option(None, "the most epochs per stage of the default plan", cli="positive_int")
+    peft: str | None = option(None, "parameter-efficient fine-tuning: 'lora', 'bias' (BitFit) or 'norm' trains "
+                                    "only that set (and the head) after the head-only stage; the better is kept",
+                              cli="peft")
     batch_size: int = option(32, "images per step", cli="positive_int")
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss", cli="float")
     class_weight: Any = option(None, "None, 'balanced' or {class index: weight}", cli="class_weight")
@@ -182,6 +195,9 @@ class TrainingConfig(_Group):
     baselines: list = option(help="methods scored beside the model on the same split: 'linear_probe', "
                                   "'scratch'; the better model is kept, with a warning",
                              cli="list", default_factory=list)
+    adaptation: str | None = option(None, "domain adaptation with target_data=: 'dann' (gradient reversal), "
+                                          "'coral' or 'mmd' (feature alignment); runs method "
+                                          "'domain_adaptation'", cli="text")
 
     def normalize(self) -> None:
         if isinstance(self.stages, (Stage, Mapping)):
@@ -390,7 +406,7 @@ class FitConfig:
 
 def _record(name: str, value: Any) -> Any:
     """One option's value as the config file holds it."""
-    if name in ("data", "validation_data"):
+    if name in ("data", "validation_data", "target_data", "target_test_data", "unlabeled_data", "teacher"):
         return describe_data(value)
     if name == "backbone":
         return value if isinstance(value, (str, Mapping)) else f"<custom:{getattr(value, 'name', '?')}>"

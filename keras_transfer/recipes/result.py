@@ -131,7 +131,8 @@ class FitResult:
                             data_summary=summary, baselines=self.baselines, warnings=warnings,
                             title=f"{title} ({role} data)" if role != "given" else title,
                             recipes={name: record.get("recipe") for name, record in self.baseline_records.items()},
-                            ranking=self.ranking)
+                            ranking=self.ranking, domain=self.method_record.get("domain"),
+                            distillation=self.method_record.get("comparison"))
 
     def export(self, directory: str | os.PathLike, *, report: bool = True, **options):
         """Exports the model with its labels, config and validation metrics; see `keras_transfer.export`.
@@ -157,6 +158,35 @@ class FitResult:
         if report:
             self.report(Path(exported.directory) / "report.html")
         return exported
+
+    def save_adapter(self, path: str | os.PathLike) -> Path:
+        """Writes only the parameters a PEFT run tuned (LoRA matrices, biases or norm scales/offsets) and the head.
+
+        One pretrained backbone then serves many tasks: `keras_transfer.load_adapter(model, path)` applies the
+        file to a classifier built like this run's, with the same pretrained weights.
+
+        Args:
+            path: the `.npz` file to write.
+
+        Returns:
+            The path written.
+
+        Raises:
+            ValueError: the run was not parameter-efficient (or a baseline was kept), naming why.
+
+        Example:
+            >>> result = build_and_fit("photos/", backbone="mobilenet", peft="lora")
+            >>> result.save_adapter("runs/photos/adapter.npz")
+        """
+        if self.kept != "fine_tuned":
+            raise ValueError(f"The kept model is the {self.kept} baseline, which has no adapter: export the model "
+                             "(result.export) instead.")
+        adapter = self.method_record.get("adapter")
+        if adapter is None:
+            raise ValueError("This run has no adapter: only a plan whose backbone stages are all parameter-efficient "
+                             "(peft='lora'|'bias'|'norm', or Stage(parameters=...)) has one. Export the model "
+                             "(result.export) instead.")
+        return adapter.save(path)
 
     def summary(self) -> str:
         """A few lines: the stages run and the validation metrics."""

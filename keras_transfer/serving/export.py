@@ -36,6 +36,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_transfer.peft.lora import merge_lora
 from keras_transfer.serving.arrays import load_arrays
 from keras_transfer.serving.atomic import atomic_directory, check_target, commit_directory, relocate
 from keras_transfer.serving.inference import (
@@ -281,6 +282,7 @@ def export(
         ...                 validation_data=(x_val, y_val))
         >>> predictor = keras_transfer.inference.load("exports/shapes")
     """
+    model = merge_lora(model)  # LoRA adapters merged into the kernels: no extra serving cost
     spec = serving_spec(model, class_names, multi_label, top_k, resize_method)
     check_inference_only(model)
     plan = _plan(spec, config, metrics, tflite, representative_data, validation_data, accelerator, onnx)

@@ -70,7 +70,7 @@ def test_an_instance_runs_without_registering_and_unsupported_pairs_are_refused(
 
 
 def test_unknown_methods_and_options_say_what_exists():
-    with pytest.raises(ValueError, match=r"Unknown method 'dann': choose from \['fine_tune', 'linear_probe'"):
+    with pytest.raises(ValueError, match=r"Unknown method 'dann': choose from \[.*'fine_tune', 'linear_probe'"):
         resolve_method("dann")
     with pytest.raises(ValueError, match=r"Method 'linear_probe' has no option\(s\) \['rank'\]"):
         resolve_method("linear_probe", {"rank": 4})

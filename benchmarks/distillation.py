@@ -6,11 +6,12 @@ it), trained three ways with `keras_transfer.distill`, each against the labels-o
 (the same network from the same initial weights, the honest baseline): on the labels, on the labels plus the
 teacher's soft targets, and with unlabeled Fashion-MNIST images the teacher labels. Accuracies are on held-out
 test images, over 3 seeds; the student/teacher CPU latency ratio is measured at the same input size, batch 1
-and 32.
+and 32, in TensorFlow and in the TFLite interpreter (the export's float32 file).
 
 Usage:
     python benchmarks/distillation.py              # 3 seeds: about 10-15 minutes on 2 CPU cores
     python benchmarks/distillation.py --smoke      # seconds: tiny networks, checks the script works
+    python benchmarks/distillation.py --latency-only --image-size 96   # latency and size only: a minute
 """
 
 from __future__ import annotations
@@ -68,9 +69,14 @@ def main() -> int:
     parser.add_argument("--student-epochs", type=int, default=12)
     parser.add_argument("--temperature", type=float, default=4.0)
     parser.add_argument("--student-loss-weight", type=float, default=0.5)
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only the teacher / student latency and size (untrained networks: latency does not "
+                             "depend on the weights), at --image-size")
     args = parser.parse_args()
     smoke = smoke_requested(args.smoke)
     quiet_tensorflow()
+    if args.latency_only:
+        return latency_only(args.image_size)
     import keras_transfer
     from keras_transfer.distillation.comparison import model_profile
     from keras_transfer.testing.tiny import tiny_backbone
@@ -114,18 +120,44 @@ def main() -> int:
     print(f"\n{'model':<24} | test accuracy % (mean ± std, min-max over {seeds} seeds)")
     for name, values in rows.items():
         print(f"{name:<24} | {spread(values)}")
-    print(f"\n{'':<10} | parameters | CPU ms batch 1 | CPU ms batch 32 | TFLite float32 bytes   (at {size} px)")
-    for name, profile in profiles.items():
-        print(f"{name:<10} | {profile['parameters']:>10,} | {profile['latency_ms_batch_1']:>14.2f} | "
-              f"{profile['latency_ms_batch_32']:>15.2f} | {profile['tflite_bytes'] or 0:>20,}")
     print(f"wall time: {wall:.0f} s", flush=True)
     gain = statistics.mean(rows["distilled + unlabeled"]) - statistics.mean(rows["labels only"])
     plain_gain = statistics.mean(rows["distilled"]) - statistics.mean(rows["labels only"])
     print_ratio("distilled_unlabeled_minus_labels_only_points", 100 * gain, ">= 2", 100 * gain >= 2)
     print_ratio("distilled_minus_labels_only_points", 100 * plain_gain, ">= 2", 100 * plain_gain >= 2)
-    for batch in (1, 32):
-        ratio = profiles["student"][f"latency_ms_batch_{batch}"] / profiles["teacher"][f"latency_ms_batch_{batch}"]
-        print_ratio(f"student_vs_teacher_cpu_latency_batch{batch}", ratio, "<= 0.4", ratio <= 0.4)
+    print_profiles(profiles, size)
+    return 0
+
+
+def print_profiles(profiles: dict, size: int) -> None:
+    """The teacher / student table (parameters, TensorFlow and TFLite CPU latency, TFLite size) and the ratios."""
+    print(f"\n{'':<10} | parameters | TF ms b1 | TF ms b32 | TFLite ms b1 | TFLite ms b32 | TFLite float32 bytes"
+          f"   (at {size} px)")
+    for name, profile in profiles.items():
+        tflite = [profile.get(f"tflite_latency_ms_batch_{batch}") for batch in (1, 32)]
+        print(f"{name:<10} | {profile['parameters']:>10,} | {profile['latency_ms_batch_1']:>8.2f} | "
+              f"{profile['latency_ms_batch_32']:>9.2f} | " + " | ".join(
+                  f"{value:>12.2f}" if value is not None else f"{'-':>12}" for value in tflite)
+              + f" | {profile['tflite_bytes'] or 0:>20,}")
+    for prefix, label in (("latency_ms_batch_", "cpu_latency"), ("tflite_latency_ms_batch_", "tflite_cpu_latency")):
+        for batch in (1, 32):
+            key = f"{prefix}{batch}"
+            if profiles["teacher"].get(key) is None:
+                continue
+            ratio = profiles["student"][key] / profiles["teacher"][key]
+            print_ratio(f"student_vs_teacher_{label}_batch{batch}", ratio, "<= 0.4", ratio <= 0.4)
+
+
+def latency_only(size: int) -> int:
+    """Teacher (MobileNet V1) and student (MobileNetV3Small) classifiers side by side, latency and size only."""
+    from keras_transfer.distillation.comparison import model_profile
+    from keras_transfer.models.classifier import build_model
+
+    names = [str(index) for index in range(10)]
+    profiles = {role: model_profile(build_model(backbone, 10, weights=None, image_size=size), names, (size, size),
+                                    calls=30)
+                for role, backbone in (("teacher", "mobilenet"), ("student", "mobilenetv3small"))}
+    print_profiles(profiles, size)
     return 0
 
 

@@ -16,6 +16,11 @@ import tensorflow as tf
 from keras_transfer.distillation.teacher import Teacher
 
 LATENCY_BATCHES = (1, 32)
+# profile key -> ratio name (student / teacher)
+RATIOS = (("latency_ms_batch_1", "latency_batch_1"), ("latency_ms_batch_32", "latency_batch_32"),
+          ("tflite_latency_ms_batch_1", "tflite_latency_batch_1"),
+          ("tflite_latency_ms_batch_32", "tflite_latency_batch_32"),
+          ("parameters", "parameters"), ("tflite_bytes", "tflite_bytes"))
 
 
 def teacher_scores(teacher: Teacher, dataset: tf.data.Dataset | None) -> dict[str, float]:
@@ -67,30 +72,77 @@ def latency_ms(model: keras.Model, image_size: Sequence[int], batch_size: int, c
     return 1000.0 * statistics.median(times)
 
 
-def tflite_bytes(model: keras.Model, class_names: Sequence[str], variant: str = "float32") -> int:
-    """The size of the model as a TFLite file (written to a temporary folder with the export's own converter)."""
+def tflite_profile(model: keras.Model, class_names: Sequence[str], image_size: Sequence[int],
+                   variant: str = "float32", calls: int = 10) -> dict[str, Any]:
+    """The model as a TFLite file (the export's own converter): its size and its CPU latency at batch 1 and 32.
+
+    The latency is the TFLite interpreter's (XNNPACK), what a CPU
+    or mobile deployment of a small student runs; it differs from the
+    TensorFlow graph's, where a network of many small ops (MobileNetV3's
+    squeeze-excite and hard-swish) pays per-op overhead at batch 1.
+
+    Args:
+        model: a classifier (pixels in).
+        class_names: its classes.
+        image_size: (height, width) of the input.
+        variant: the TFLite variant ("float32", "float16", "dynamic").
+        calls: timed invocations per batch size (the median is kept).
+
+    Returns:
+        `{"tflite_bytes", "tflite_latency_ms_batch_1", "tflite_latency_ms_batch_32"}`.
+
+    Example:
+        >>> tflite_profile(result.model, result.class_names, (96, 96))["tflite_latency_ms_batch_1"]
+    """
     from keras_transfer.serving.savedmodel import probability_function
     from keras_transfer.serving.spec import serving_spec
     from keras_transfer.serving.tflite import tflite_source, write_tflite
 
     spec = serving_spec(model, list(class_names))
-    with tempfile.TemporaryDirectory(prefix="keras_transfer_tflite_size_") as folder:
+    with tempfile.TemporaryDirectory(prefix="keras_transfer_tflite_") as folder:
         written = write_tflite(tflite_source(probability_function(model, spec), spec),
                                Path(folder) / f"model_{variant}.tflite", variant, None)
-        return int(written.size_bytes)
+        profile: dict[str, Any] = {"tflite_bytes": int(written.size_bytes)}
+        for batch in LATENCY_BATCHES:
+            profile[f"tflite_latency_ms_batch_{batch}"] = _interpreter_latency_ms(written.path, image_size, batch,
+                                                                                  calls)
+    return profile
+
+
+def _interpreter_latency_ms(path: Path, image_size: Sequence[int], batch_size: int, calls: int,
+                            warmup: int = 3) -> float:
+    """Median milliseconds of one TFLite `invoke` on a `batch_size` batch of random pixels."""
+    from keras_transfer.serving.inference import tflite_interpreter
+
+    interpreter = tflite_interpreter(path)
+    pixels = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(pixels["index"], [batch_size, *image_size, 3])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(pixels["index"], np.random.default_rng(0).uniform(
+        0, 255, (batch_size, *image_size, 3)).astype(pixels["dtype"]))
+    for _ in range(warmup):
+        interpreter.invoke()
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        interpreter.invoke()
+        times.append(time.perf_counter() - started)
+    return 1000.0 * statistics.median(times)
 
 
 def model_profile(model: keras.Model, class_names: Sequence[str], image_size: Sequence[int], *,
                   tflite: bool = True, calls: int = 10) -> dict[str, Any]:
-    """Parameters, CPU latency at batch 1 and 32, and the float32 TFLite size of one classifier.
+    """Parameters, CPU latency at batch 1 and 32 (TensorFlow, and the TFLite interpreter) and the TFLite size.
 
     Returns:
-        `{"parameters", "latency_ms_batch_1", "latency_ms_batch_32", "tflite_bytes"}` (tflite_bytes None when off).
+        `{"parameters", "latency_ms_batch_1", "latency_ms_batch_32"}`, plus `tflite_profile`'s keys when
+        `tflite` (else `tflite_bytes` None).
     """
     profile: dict[str, Any] = {"parameters": int(model.count_params())}
     for batch in LATENCY_BATCHES:
         profile[f"latency_ms_batch_{batch}"] = latency_ms(model, image_size, batch, calls=calls)
-    profile["tflite_bytes"] = tflite_bytes(model, class_names) if tflite else None
+    profile.update(tflite_profile(model, class_names, image_size, calls=calls) if tflite
+                   else {"tflite_bytes": None})
     return profile
 
 
@@ -113,8 +165,9 @@ def compare_teacher_student(teacher: Teacher, student: keras.Model, class_names:
         calls: timed calls per latency figure.
 
     Returns:
-        `{"teacher": {...}, "student": {...}, "ratios": {"latency_batch_1", "latency_batch_32", "parameters",
-        "tflite_bytes"}}`, each ratio student / teacher.
+        `{"teacher": {...}, "student": {...}, "ratios": {"latency_batch_1", "latency_batch_32",
+        "tflite_latency_batch_1", "tflite_latency_batch_32", "parameters", "tflite_bytes"}}` (the TFLite ones
+        when `tflite`), each ratio student / teacher.
 
     Example:
         >>> compare_teacher_student(load_teacher("exports/teacher"), result.model, result.class_names, (96, 96))
@@ -126,8 +179,7 @@ def compare_teacher_student(teacher: Teacher, student: keras.Model, class_names:
     if teacher.model is not None:
         timed_teacher = at_input_size(teacher.model, image_size)
         teacher_profile.update(model_profile(timed_teacher, class_names, image_size, tflite=tflite, calls=calls))
-        for key, name in (("latency_ms_batch_1", "latency_batch_1"), ("latency_ms_batch_32", "latency_batch_32"),
-                          ("parameters", "parameters"), ("tflite_bytes", "tflite_bytes")):
+        for key, name in RATIOS:
             if teacher_profile.get(key) and student_profile.get(key) is not None:
                 ratios[name] = student_profile[key] / teacher_profile[key]
     return {"teacher": teacher_profile, "student": student_profile, "ratios": ratios}

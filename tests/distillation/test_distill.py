@@ -52,7 +52,9 @@ def test_a_teacher_that_hurts_keeps_the_labels_only_student_and_the_run_reruns_f
     assert record["student_loss_weight"] == 0.0 and record["teacher_logits"] == "pre-softmax"
     assert record["models"]["labels_only"] is result.model
     assert set(record["comparison"]["ratios"]) == {"latency_batch_1", "latency_batch_32", "parameters",
-                                                   "tflite_bytes"}
+                                                   "tflite_bytes", "tflite_latency_batch_1",
+                                                   "tflite_latency_batch_32"}
+    assert all(value > 0 for value in record["comparison"]["ratios"].values())
     assert record["comparison"]["student"]["kept"] == "labels only"
     page = result.report(tmp_path / "report.html").read_text()
     assert 'id="distillation-table"' in page and "Student kept: labels only" in page

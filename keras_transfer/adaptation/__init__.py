@@ -13,13 +13,12 @@ from keras_transfer.adaptation.domain_metrics import a_distance, domain_shift, p
 from keras_transfer.adaptation.gradient_reversal import GradientReversal, reversal_schedule
 from keras_transfer.adaptation.method import DomainAdaptation, adaptation_config, features_accuracy
 from keras_transfer.adaptation.selection import choose_on_source, choose_on_target, split_target_test
-from keras_transfer.adaptation.target_data import load_unlabeled
 from keras_transfer.adaptation.training import fit_adapted_head
 
 __all__ = [
     "ADAPTATIONS", "AdaptedHead", "DomainAdaptation", "GradientReversal", "WarmUp", "a_distance", "adaptation_config",
     "bottleneck_head", "choose_on_source", "choose_on_target", "coral_loss", "domain_shift", "evaluate_domains",
     "features_accuracy",
-    "fit_adapted_head", "load_unlabeled", "mmd_loss", "paired_dataset", "pca_embedding", "plot_domain_embedding",
+    "fit_adapted_head", "mmd_loss", "paired_dataset", "pca_embedding", "plot_domain_embedding",
     "reversal_schedule", "split_target_test",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 from keras_transfer.adaptation.adapted_model import BOTTLENECK_LAYER
 from keras_transfer.adaptation.domain_metrics import domain_shift
 from keras_transfer.adaptation.method import head_outputs
-from keras_transfer.adaptation.target_data import load_unlabeled
+from keras_transfer.data.unlabeled import unlabeled_images
 from keras_transfer.train.feature_cache import extract_features, head_model
 
 
@@ -26,7 +26,7 @@ def evaluate_domains(model_or_result: Any, source: Any, target: Any, *, target_l
 
     Args:
         model_or_result: a `FitResult` or a `build_model` classifier (RGB pixels 0-255 in).
-        source, target: images of each domain, any kind `load_unlabeled` reads (labels are ignored).
+        source, target: images of each domain, any kind `unlabeled_images` reads (labels are ignored).
         target_labels: the target images' class ids, for the target accuracy (optional).
         batch_size: images per forward pass.
         seed: the A-distance's split seed.
@@ -45,8 +45,9 @@ def evaluate_domains(model_or_result: Any, source: Any, target: Any, *, target_l
     model: keras.Model = getattr(model_or_result, "model", model_or_result)
     size = tuple(int(side) for side in model.input_shape[1:3])
     names = [str(index) for index in range(int(model.output_shape[-1]))]
-    features = {side: extract_features(model, load_unlabeled(data, names), size, batch_size)[0]
-                for side, data in (("source", source), ("target", target))}
+    specs = {side: unlabeled_images(data, names, option=f"{side} images")
+             for side, data in (("source", source), ("target", target))}
+    features = {side: extract_features(model, spec, size, batch_size)[0] for side, spec in specs.items()}
     shift = {"pooled backbone features": domain_shift(features["source"], features["target"], seed)}
     if BOTTLENECK_LAYER in [layer.name for layer in model.layers]:
         bottleneck = {side: head_outputs(model, values)[0] for side, values in features.items()}

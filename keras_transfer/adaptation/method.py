@@ -31,8 +31,8 @@ from keras_transfer.adaptation.selection import (
     choose_on_target,
     split_target_test,
 )
-from keras_transfer.adaptation.target_data import load_unlabeled
 from keras_transfer.adaptation.training import fit_adapted_head
+from keras_transfer.data.unlabeled import unlabeled_images
 from keras_transfer.methods.base import MethodResult, TransferMethod, register_method
 from keras_transfer.models.classifier import build_model, get_backbone_layer
 from keras_transfer.train.feature_cache import extract_features
@@ -80,9 +80,9 @@ class DomainAdaptation(TransferMethod):
         source = context.clean_features()
         _, validation = context.features()
         if "target_data" not in context.extra_specs:  # unlabeled: not `load_extra`, which reads labels
-            context.extra_specs["target_data"] = load_unlabeled(
-                config.get("target_data"), context.train_spec.class_names, scan=config.data.scan,
-                strict=config.data.strict, max_pixels=config.data.max_pixels)
+            context.extra_specs["target_data"] = unlabeled_images(
+                config.get("target_data"), context.train_spec.class_names, option="target_data",
+                scan=config.data.scan, strict=config.data.strict, max_pixels=config.data.max_pixels)
         target_spec = context.extra_specs["target_data"]
         target, _ = extract_features(context.model, target_spec, context.image_size, context.batch_size)
         settings = {"epochs": options["epochs"] or config.training.epochs or DEFAULT_EPOCHS,

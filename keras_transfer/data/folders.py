@@ -18,14 +18,16 @@ from keras_transfer.data.labels import check_classes
 from keras_transfer.data.spec import DataSpec
 
 
-def list_images(folder: Path, convertible: bool = False, *, broken_links: bool = False) -> list[Path]:
-    """Image files below `folder` (recursive, sorted), by extension; hidden files skipped.
+def list_images(folder: Path, convertible: bool = False, *, broken_links: bool = False,
+                recursive: bool = True) -> list[Path]:
+    """Image files below `folder` (sorted), by extension; hidden files skipped.
 
     Args:
         folder: the folder to search.
         convertible: also the kinds the scan converts with Pillow (TIFF).
         broken_links: also symbolic links with an image name whose target does not exist,
             for the scan to report (without it they are left out, like anything that is not a file).
+        recursive: search sub-folders too.
 
     Returns:
         The files, sorted.
@@ -36,7 +38,7 @@ def list_images(folder: Path, convertible: bool = False, *, broken_links: bool =
     """
     extensions = IMAGE_EXTENSIONS + (CONVERTIBLE_EXTENSIONS if convertible else ())
     return sorted(
-        path for path in folder.rglob("*")
+        path for path in (folder.rglob("*") if recursive else folder.glob("*"))
         if path.suffix.lower() in extensions and not path.name.startswith(".")
         and (path.is_file() or (broken_links and path.is_symlink() and not path.exists()))
     )

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_transfer.data.pipeline import decoded_images, make_dataset
+from keras_transfer.data.unlabeled import unlabeled_images
 from keras_transfer.distillation.soft_targets import (
     DistillationObjective,
     OnLabels,
@@ -28,11 +29,12 @@ from keras_transfer.distillation.soft_targets import (
     pack_targets,
 )
 from keras_transfer.distillation.teacher import Teacher, load_teacher
-from keras_transfer.distillation.unlabeled import unlabeled_spec
 from keras_transfer.methods.base import MethodResult, register_method
 from keras_transfer.methods.fine_tune import FineTune
 from keras_transfer.recipes.context import RunContext
 from keras_transfer.train.feature_cache import extract_features
+
+UNLABELED = -1  # the label of an image without one (one-hot: all zeros; its packed row is not "labelled")
 
 
 @register_method
@@ -81,8 +83,10 @@ class Distill(FineTune):
                              f"(in order): pass class_names={teacher.class_names!r}.")
         self.teacher = teacher
         if context.config.get("unlabeled_data") is not None:
-            context.extra_specs["unlabeled_data"] = unlabeled_spec(context.config.get("unlabeled_data"),
-                                                                   list(spec.class_names))
+            context.extra_specs["unlabeled_data"] = unlabeled_images(
+                context.config.get("unlabeled_data"), list(spec.class_names), option="unlabeled_data",
+                label=UNLABELED, scan=context.config.data.scan, strict=context.config.data.strict,
+                max_pixels=context.config.data.max_pixels)
         # The labels-only baseline runs first and trains context.model in place: the student starts from a copy
         # of these values (seed-generator states included, so dropout draws the same masks).
         self.initial_state = [np.array(variable) for variable in context.model.variables]

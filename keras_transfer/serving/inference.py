@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_transfer.data.folders import list_images
 from keras_transfer.data.images import IMAGE_EXTENSIONS, resize_pixels
 
 SAVED_MODEL_DIR = "saved_model"
@@ -240,7 +241,7 @@ class Predictor:
 
 
 def image_files(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
-    """The image files in `folder` (sorted), by extension (`IMAGE_EXTENSIONS`, any case).
+    """The image files in `folder` (sorted), by extension (`IMAGE_EXTENSIONS`, any case); hidden files skipped.
 
     Raises:
         FileNotFoundError: no such folder.
@@ -252,8 +253,7 @@ def image_files(folder: str | os.PathLike, recursive: bool = True) -> list[Path]
         raise FileNotFoundError(f"No such folder: {root}.")
     if not root.is_dir():
         raise NotADirectoryError(f"{root} is not a folder: use predict() for single files.")
-    pattern = root.rglob("*") if recursive else root.glob("*")
-    files = sorted(path for path in pattern if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS)
+    files = list_images(root, recursive=recursive)
     if not files:
         where = "or its sub-folders " if recursive else ""
         raise ValueError(f"No image files ({' '.join(IMAGE_EXTENSIONS)}) in {root} {where}found.")

@@ -33,6 +33,9 @@ def add_arguments(evaluate: argparse.ArgumentParser) -> argparse.ArgumentParser:
     evaluate.add_argument("model", metavar="EXPORT_OR_KERAS_MODEL", help="an export folder or a .keras file")
     evaluate.add_argument("data", metavar="DATA", help="a folder with a sub-folder per class, a CSV or tfds:NAME:SPLIT")
     evaluate.add_argument("--report", metavar="FILE", help="also write the HTML report to FILE")
+    evaluate.add_argument("--source-data", metavar="DIR",
+                          help="images of the domain the model was trained on: DATA is then the target domain, and "
+                               "the output and report gain the A-distance and PCA plot of source vs target features")
     evaluate.add_argument("--json", metavar="FILE", help="also write every metric as JSON to FILE")
     evaluate.add_argument("--labels", metavar="FILE",
                           help="class names, one per line, for a .keras file (default: the data's class names)")
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         classifier.class_names = list(spec.class_names)
     dataset = evaluation_dataset(spec, image_size, positive_int("--batch-size")(args.batch_size),
                                  progress=batch_progress("Evaluating", args.quiet))
-    evaluation = evaluate(classifier, dataset)
+    evaluation = evaluate(classifier, dataset, source_data=args.source_data)
     print_evaluation(evaluation)
     if args.json:
         print(f"  metrics: {write_json(Path(args.json), evaluation.to_dict())}")

@@ -65,6 +65,7 @@ def evaluate(
     multi_label: bool | None = None,
     top_k: int = 5,
     keep_hardest: int = KEEP_HARDEST,
+    source_data: Any = None,
 ) -> Evaluation:
     """Runs a classifier on data and scores it.
 
@@ -86,6 +87,14 @@ def evaluate(
         top_k: k of the top-k accuracy.
         keep_hardest: how many of the highest-loss images to keep on the
             evaluation (for `plot_highest_loss` and the report), 0 for none.
+        source_data: images of the domain the model was trained on (labels
+            ignored; a folder, paths, an array or a tf.data of images). With
+            them, `data` is taken as the target domain and the evaluation gains
+            a domain section (`Evaluation.domain`): the target accuracy and the
+            A-distance and 2-D PCA embedding of source and target features, for
+            the pooled backbone features and, for an adapted model, its
+            bottleneck (before and after adaptation). Needs a Keras classifier
+            built by keras_transfer (in memory or a .keras file).
 
     Returns:
         An `Evaluation`.
@@ -96,6 +105,8 @@ def evaluate(
         >>> print(ev)
     """
     model, names, result_multi_label = _unwrap(model_or_result)
+    if source_data is not None:
+        _check_domain_model(model)
     names = list(class_names) if class_names is not None else names
     if _is_data_source(data):
         data, names = _labelled_batches(model, data, names, batch_size)
@@ -110,7 +121,29 @@ def evaluate(
     names, y_true = encode_labels(labels, names, probs, multi_label)
     evaluation = compute_metrics(y_true, probs, names, multi_label, top_k=top_k)
     _attach_hardest(evaluation, images, image_indices, keep_hardest)
+    if source_data is not None:
+        evaluation.domain = _domain_record(model, source_data, data, evaluation, batch_size)
     return evaluation
+
+
+def _check_domain_model(model) -> None:
+    import keras
+
+    if not isinstance(model, keras.Model) or not model.layers:
+        raise TypeError("evaluate(source_data=...) needs a Keras classifier built by keras_transfer (a FitResult, "
+                        "its .model or a .keras file): a model without Keras layers has no features to compare.")
+
+
+def _domain_record(model, source_data, data, evaluation: Evaluation, batch_size: int) -> dict[str, Any]:
+    """The target accuracy and the source/target feature shift (`evaluate_domains`) of the evaluated images."""
+    from keras_transfer.adaptation.domain_evaluation import evaluate_domains
+
+    if _is_dataset(data):
+        target = data.unbatch().map(lambda pixels, *_rest: pixels)
+    else:
+        target = np.asarray(data[0])
+    found = evaluate_domains(model, source_data, target, batch_size=max(batch_size, 32))
+    return {"target_accuracy": evaluation.accuracy, "shift": found["shift"]}
 
 
 # --- running a model -----------------------------------------------------------------------------

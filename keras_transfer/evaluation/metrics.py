@@ -86,6 +86,9 @@ class Evaluation:
         hardest_indices, hardest_images: set by `evaluate()`: the indices
             (into `y_true`) and pixels of the highest-loss samples, most
             wrong first, for `plot_highest_loss`.
+        domain: set by `evaluate(source_data=...)`: `{"target_accuracy",
+            "shift": {features: {"a_distance", "embedding"}}}`, the evaluated
+            data being the target domain.
 
     Example:
         >>> evaluation = compute_metrics([0, 1, 1], [0.2, 0.9, 0.4], class_names=["cat", "dog"])
@@ -119,6 +122,7 @@ class Evaluation:
     threshold: float = THRESHOLD
     hardest_indices: np.ndarray | None = None
     hardest_images: np.ndarray | None = field(default=None)
+    domain: dict[str, Any] | None = None
 
     @property
     def num_samples(self) -> int:
@@ -225,7 +229,20 @@ class Evaluation:
         }
         if include_predictions:
             out.update(y_true=self.y_true.tolist(), y_prob=self.y_prob.tolist(), losses=self.losses.tolist())
+        if self.domain is not None:  # the A-distances; the embeddings are for the plot
+            out["domain"] = {"target_accuracy": self.domain["target_accuracy"],
+                             "a_distance": self.a_distances()}
         return to_jsonable(out)
+
+    def a_distances(self) -> dict[str, float]:
+        """`{feature space: A-distance}` of the domain section (empty without one).
+
+        Example:
+            >>> evaluate(result, target, source_data=source).a_distances()
+            {'pooled backbone features': 1.98, 'bottleneck': 0.93}
+        """
+        shifts = (self.domain or {}).get("shift", {})
+        return {name: float(record["a_distance"]) for name, record in shifts.items()}
 
     def to_dataframe(self) -> pd.DataFrame:
         """The per-class table as a pandas DataFrame.
@@ -258,7 +275,9 @@ class Evaluation:
         table = self.to_dataframe()
         shown = table.head(20).to_string(float_format=lambda v: f"{v:.3f}")
         more = f"\n  ... {len(table) - 20} more classes" if len(table) > 20 else ""
-        return f"{head}\n  {line}\n" + "\n".join("  " + row for row in shown.splitlines()) + more
+        domain = "" if self.domain is None else "\n  domain: the data as target; A-distance " + ", ".join(
+            f"{name} {value:.3f}" for name, value in self.a_distances().items())
+        return f"{head}\n  {line}\n" + "\n".join("  " + row for row in shown.splitlines()) + more + domain
 
 
 def compute_metrics(

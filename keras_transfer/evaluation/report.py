@@ -136,7 +136,7 @@ def write_report(
         ("calibration", "Calibration", _calibration_section(evaluation)),
         ("baselines", "Baselines", _baselines_section(baselines, recipes)),
         ("ranking", "Backbone ranking", _ranking_section(ranking)),
-        ("domain", "Domain adaptation", _domain_section(domain)),
+        ("domain", "Domain adaptation", _domain_section(domain) or _evaluated_domain_section(evaluation)),
         ("distillation", "Teacher and student", _distillation_section(distillation)),
     ]
     sections = [(anchor, name, body) for anchor, name, body in sections if body]
@@ -449,8 +449,6 @@ def _domain_section(domain: Mapping[str, Any] | None) -> str:
     """Target accuracy of the adapted and source-only models, A-distances, and the embedding plot."""
     if not domain:
         return ""
-    from keras_transfer.adaptation.domain_metrics import plot_domain_embedding
-
     source = domain.get("source_validation_accuracy", {})
     target = domain.get("target_accuracy", {})
     rows = [[_e(role) + (" (kept)" if role == domain.get("kept") else ""), _fmt(source.get(role)),
@@ -458,15 +456,36 @@ def _domain_section(domain: Mapping[str, Any] | None) -> str:
             for role in ("source_only", "adapted")]
     table = _table(["model", "source validation accuracy", "target accuracy (selection)",
                     "target accuracy (report)"], rows, "domain-table", [False, True, True, True])
-    shifts = domain.get("shift", {})
+    note = (f'<p class="note">{_e(domain.get("adaptation"))} on a bottleneck over the frozen backbone; kept by '
+            f'{_e(domain.get("criterion"))}. The report split was not used for the choice. {A_DISTANCE_NOTE}</p>')
+    return _section("domain", "Domain adaptation", table + _shift_html(domain.get("shift", {}), note))
+
+
+A_DISTANCE_NOTE = ("A-distance: 2(1 - 2 err) of a held-out domain classifier, 0 when the domains cannot be told "
+                   "apart, 2 when they separate.")
+
+
+def _shift_html(shifts: Mapping[str, Any], note: str) -> str:
+    """The A-distance table, a note, and the PCA plot of source and target features per feature space."""
+    from keras_transfer.adaptation.domain_metrics import plot_domain_embedding
+
     distances = _table(["features", "A-distance"], [[_e(name), _fmt(record["a_distance"])]
                                                     for name, record in shifts.items()], "a-distance-table",
                        [False, True])
-    note = (f'<p class="note">{_e(domain.get("adaptation"))} on a bottleneck over the frozen backbone; kept by '
-            f'{_e(domain.get("criterion"))}. The report split was not used for the choice. A-distance: 2(1 - 2 err) '
-            "of a held-out domain classifier, 0 when the domains cannot be told apart, 2 when they separate.</p>")
     plot = _figure(plot_domain_embedding(shifts), "domain-embedding-plot", "PCA of source and target features")
-    return _section("domain", "Domain adaptation", table + distances + note + plot)
+    return distances + note + plot
+
+
+def _evaluated_domain_section(evaluation: Evaluation | None) -> str:
+    """The domain section of `evaluate(source_data=...)`: the evaluated data as the target domain."""
+    domain = getattr(evaluation, "domain", None)
+    if not domain:
+        return ""
+    table = _table(["", "value"], [["target accuracy (the evaluated data)", _fmt(domain["target_accuracy"])]],
+                   "domain-table", [False, True])
+    note = f'<p class="note">Source images given to evaluate(source_data=...); the evaluated data is the target. ' \
+           f"{A_DISTANCE_NOTE}</p>"
+    return _section("domain", "Domain shift", table + _shift_html(domain["shift"], note))
 
 
 def _distillation_section(comparison: Mapping[str, Any] | None) -> str:

@@ -25,9 +25,14 @@ def test_evaluate_a_keras_file_with_labels_gives_the_same_scores(fitted, shapes_
     _, output = fitted
     from_folder, from_keras = tmp_path / "folder.json", tmp_path / "keras.json"
     assert main(["evaluate", str(output / "export"), str(shapes_folder), "--json", str(from_folder), "-q"]) == 0
+    capsys.readouterr()
     assert main(["evaluate", str(output / "export" / "model.keras"), str(shapes_folder), "--labels",
-                 str(output / "export" / "labels.txt"), "--json", str(from_keras), "-q"]) == 0
+                 str(output / "export" / "labels.txt"), "--json", str(from_keras), "-q",
+                 "--source-data", str(shapes_folder)]) == 0
     assert read_json(from_keras)["accuracy"] == pytest.approx(read_json(from_folder)["accuracy"])
+    # The same images as source and target: a domain classifier cannot tell them apart.
+    assert read_json(from_keras)["domain"]["a_distance"]["pooled backbone features"] < 0.5
+    assert "domain: the data as target; A-distance pooled backbone features" in capsys.readouterr().out
     assert read_json(from_keras)["class_names"] == ["circle", "square", "triangle"]
 
 

@@ -124,3 +124,28 @@ def test_evaluate_rejects_unknown_inputs():
     with pytest.raises(ValueError, match="not among the class names"):
         labels = np.array(["cat", "dog", "emu", "cat", "dog"])
         evaluate(model, (_images(LOGITS), labels), class_names=["cat", "dog", "x"])
+
+
+def test_evaluate_with_source_data_adds_the_domain_section_to_the_evaluation_and_report(shapes_arrays, tmp_path):
+    from keras_transfer.evaluation.report import write_report
+    from keras_transfer.models.classifier import build_model
+    from keras_transfer.testing.tiny import tiny_backbone
+
+    x, y, _ = shapes_arrays
+    model = build_model(tiny_backbone(32), 3, weights=None, image_size=32, hidden_units=8)
+    target = (255 - x[30:90], y[30:90])
+    plain = evaluate(model, target)
+    shifted = evaluate(model, target, source_data=x[:60])
+    from_dataset = evaluate(model, tf.data.Dataset.from_tensor_slices(target).batch(16), source_data=x[:60])
+    assert plain.domain is None and shifted.accuracy == plain.accuracy
+    assert shifted.domain["target_accuracy"] == plain.accuracy
+    assert set(shifted.a_distances()) == {"pooled backbone features", "bottleneck"}
+    assert all(0 <= value <= 2 for value in shifted.a_distances().values())
+    assert from_dataset.a_distances() == pytest.approx(shifted.a_distances())  # the same images, batched
+    assert shifted.to_dict()["domain"]["a_distance"] == shifted.a_distances() and "A-distance" in repr(shifted)
+    page = write_report(tmp_path / "shift.html", evaluation=shifted).read_text(encoding="utf-8")
+    assert 'id="domain"' in page and "a-distance-table" in page and "domain-embedding-plot" in page
+    assert 'id="domain"' not in write_report(tmp_path / "plain.html", evaluation=plain).read_text(encoding="utf-8")
+    with pytest.raises(TypeError, match="needs a Keras classifier built by keras_transfer"):
+        evaluate(SimpleNamespace(model=lambda images: images, class_names=["a", "b", "c"]), target,
+                 source_data=x[:60])

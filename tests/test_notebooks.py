@@ -20,6 +20,7 @@ NOTEBOOKS = [
     "02_fine_tuning_strategies.ipynb",
     "03_export_and_serving.ipynb",
     "04_imagedatagenerator_migration.ipynb",
+    "05_text_classification.ipynb",
     "06_few_shot.ipynb",
 ]
 KERNEL_NAME = "keras-transfer-test"

@@ -101,13 +101,20 @@ def merge_lora(model: keras.Model) -> keras.Model:
     source = model._flatten_layers(include_self=True, recursive=True)
     target = plain._flatten_layers(include_self=True, recursive=True)
     for old, new in zip(source, target, strict=True):
-        if old.name != new.name:
+        # Same class in the same place; names may differ where Keras numbers nested layers it named itself
+        # (a KerasHub transformer layer's inner Dropout: dropout_3 in the model, dropout_5 in its rebuild).
+        if type(old) is not type(new) or (old.name != new.name and not _auto_named_pair(old.name, new.name)):
             raise ValueError(f"Cannot merge LoRA: the rebuilt model's layer {new.name!r} stands where {old.name!r} "
                              "was. Merge by saving the model (model.save) and loading it instead.")
         store: dict = {}
         old.save_own_variables(store)
         new.load_own_variables(store)
     return plain
+
+
+def _auto_named_pair(old: str, new: str) -> bool:
+    """Whether two layer names differ only in the number Keras appends to names it generates (`dropout_3`)."""
+    return old.rstrip("0123456789").rstrip("_") == new.rstrip("0123456789").rstrip("_")
 
 
 def _without_lora(config: Any) -> Any:

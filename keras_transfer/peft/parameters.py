@@ -61,9 +61,11 @@ def norm_variables(layers: Sequence[keras.layers.Layer]) -> list[keras.Variable]
 
 
 def lora_variables(layers: Sequence[keras.layers.Layer]) -> list[keras.Variable]:
-    """The LoRA adapter matrices (`lora_kernel_a`, `lora_kernel_b`) of the layers that have LoRA enabled."""
+    """The LoRA adapter matrices of the layers that have LoRA enabled (`lora_kernel_a`/`_b`; an Embedding's,
+    e.g. a text encoder's token embedding, are `lora_embeddings_a`/`_b`)."""
     return [variable for layer in layers if getattr(layer, "lora_enabled", False)
-            for variable in (layer.lora_kernel_a, layer.lora_kernel_b)]
+            for variable in ((layer.lora_kernel_a, layer.lora_kernel_b) if hasattr(layer, "lora_kernel_a")
+                             else (layer.lora_embeddings_a, layer.lora_embeddings_b))]
 
 
 def tuned_variables(layers: Sequence[keras.layers.Layer], parameters: str,

@@ -73,11 +73,24 @@ def write_json(path: str | os.PathLike, value: Any) -> Path:
         >>> write_json("runs/a/metrics.json", {"accuracy": np.float32(0.9)})
         PosixPath('runs/a/metrics.json')
     """
+    if "://" in os.fspath(path):  # a bucket (gs://...): written through tf.io.gfile in one write
+        return _write_remote(os.fspath(path), dumps(value))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(dumps(value), encoding="utf-8")
     os.replace(partial, path)
+    return path
+
+
+def _write_remote(path: str, text: str) -> str:
+    import posixpath
+
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(posixpath.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as handle:
+        handle.write(text)
     return path
 
 
@@ -91,9 +104,9 @@ def write_settings(path: str | os.PathLike, value: Mapping[str, Any]) -> Path:
     Returns:
         The path.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".yaml", ".yml"):
+    if "://" in os.fspath(path) or Path(path).suffix.lower() not in (".yaml", ".yml"):
         return write_json(path, value)
+    path = Path(path)
     import yaml
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from typing import Any
 from keras_transfer.cli.fit_options import add_config_options, config_arguments
 from keras_transfer.cli.options import existing_weights_file
 from keras_transfer.cli.output import print_fit_summary, status
+from keras_transfer.distributed.chief_only import is_chief
 from keras_transfer.serialization import read_settings, write_json
 
 # Keys a saved config holds for the record only (not `build_and_fit` arguments).
@@ -55,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from OUTPUT's checkpoints")
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in OUTPUT")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="train as N worker processes on this machine (MultiWorkerMirroredStrategy, TF_CONFIG "
+                             "and free ports set for each), restarting them all with --resume if one fails")
+    parser.add_argument("--max-restarts", type=int, default=2, metavar="N",
+                        help="with --workers: how many times the job is restarted after a failure")
     return parser
 
 
@@ -96,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     from keras_transfer.recipes.build_and_fit import build_and_fit, build_and_fit_from_config
 
     output = Path(args.output_dir).expanduser().absolute()
+    if args.workers:
+        return run_workers(args, output)
     arguments = fit_arguments(args)
     if args.weights is not None and arguments["weights"] not in (None, "imagenet"):
         arguments["weights"] = existing_weights_file(arguments["weights"])
@@ -110,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         if "data" not in arguments:
             raise ValueError("fit needs DATA (a folder, a CSV file or tfds:NAME) or --config FILE from an earlier run.")
         result = build_and_fit(**arguments)
+    if not is_chief():  # a multi-worker run: the chief writes the results
+        return 0
     written = {"config": result.save_config(output / CONFIG_FILE),
                "metrics": write_json(output / METRICS_FILE, run_summary(result))}
     if args.export:
@@ -121,6 +131,41 @@ def run(args: argparse.Namespace) -> int:
         written["report"] = result.report(output / REPORT_FILE)
     print_fit_summary(result, written, quiet=args.quiet)
     return 0
+
+
+def run_workers(args: argparse.Namespace, output: Path) -> int:
+    """`fit --workers N`: the same command as N local worker processes, supervised (see `distributed.launch`).
+
+    Returns:
+        0 when every worker of the last attempt finished; 1 otherwise (the workers' logs are in OUTPUT/logs).
+    """
+    from keras_transfer.distributed.launch import supervise
+
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}.")
+    check_output_dir(output, overwrite=args.overwrite, resume=args.resume)
+    argv, skip = [], False
+    for item in args.argv:  # the command line without --workers/--max-restarts
+        if skip:
+            skip = False
+            continue
+        if item in ("--workers", "--max-restarts"):
+            skip = True
+            continue
+        if not item.startswith(("--workers=", "--max-restarts=")):
+            argv.append(item)
+    argv += ["--distribute", "multi_worker"]
+
+    def command(index: int, attempt: int) -> list[str]:
+        again = ["--resume"] if attempt and "--resume" not in argv else []
+        return [sys.executable, "-m", "keras_transfer.cli", *argv, *again]
+
+    outcome = supervise(command, args.workers, output / "logs", restarts=args.max_restarts)
+    for line in outcome.failures:
+        print(f"note: {line}", file=sys.stderr)
+    status(f"{args.workers} workers, {outcome.attempts} attempt(s): exit statuses {outcome.returncodes}; logs in "
+           f"{output / 'logs'}", args.quiet)
+    return 0 if outcome.succeeded else 1
 
 
 def check_output_dir(output: Path, overwrite: bool, resume: bool) -> None:

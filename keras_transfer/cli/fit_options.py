@@ -113,6 +113,8 @@ KINDS: dict[str, Kind] = {
     "head_init": Kind("linear_probe|none", _choice({"linear_probe": "linear_probe", "none": None})),
     "precision": Kind("auto|true|false|POLICY", _choice({"auto": "auto", **_BOOLEAN_WORDS}, other=str)),
     "jit": Kind("auto|true|false", _choice({"auto": "auto", **_BOOLEAN_WORDS})),
+    "distribute": Kind("multi_worker|mirrored|tpu|auto|none", _choice({
+        "multi_worker": "multi_worker", "mirrored": "mirrored", "tpu": "tpu", "auto": "auto", "none": None})),
     "candidates": Kind("NAME:WEIGHTS,...", _candidates),
     "peft": Kind("lora|bias|norm|none", _choice({"lora": "lora", "bias": "bias", "norm": "norm", "none": None})),
 }

@@ -100,6 +100,7 @@ def make_dataset(
     cache: str | bool | None = "auto",
     cache_dir: str | None = None,
     decoded: tf.data.Dataset | None = None,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """The batched pipeline for training (shuffled, augmented) or evaluation.
 
@@ -115,6 +116,8 @@ def make_dataset(
         cache, cache_dir: the decoded-image cache, see `decoded_images`.
         decoded: the spec's `decoded_images` to read (and share) instead of
             decoding anew; `cache` and `cache_dir` are then not used.
+        drop_remainder: training batches all of `batch_size` (the last partial one dropped), so every step
+            has one static shape (TPUs, XLA); evaluation keeps every image.
 
     Returns:
         A `tf.data.Dataset` of `(pixels float32 (B, H, W, 3), labels)` with
@@ -129,7 +132,11 @@ def make_dataset(
                                                                   cache_dir=cache_dir)
     if training if shuffle is None else shuffle:
         dataset = dataset.shuffle(min(len(spec), 20_000), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(max(1, min(batch_size, len(spec))) if not training else batch_size)
+    if training and drop_remainder and len(spec) < batch_size:
+        raise ValueError(f"drop_remainder=True with batch_size={batch_size} leaves no training batch of the "
+                         f"{len(spec)} training images: lower batch_size or pass drop_remainder=False.")
+    dataset = dataset.batch(max(1, min(batch_size, len(spec))) if not training else batch_size,
+                            drop_remainder=bool(training and drop_remainder))
 
     def model_labels(labels):
         if mode == "categorical":

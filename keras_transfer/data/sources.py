@@ -2,7 +2,8 @@
 
 Sources: a folder with a sub-folder per class; a pandas DataFrame or CSV file
 with a file-path and a label column; `(images, labels)` numpy arrays;
-`(paths, labels)` lists; a `tf.data.Dataset` of `(image, label)`; a TFDS name
+`(paths, labels)` lists; a `tf.data.Dataset` of `(image, label)`; TFRecord shards `write_shards` wrote
+(their folder or manifest, on any `tf.io.gfile` path); a TFDS name
 (`"tfds:tf_flowers"` or `"tfds:name:split"`); a flow from
 `keras_transfer.ImageDataGenerator`. `split_spec` makes the stratified, seeded
 validation split.
@@ -32,6 +33,7 @@ import tensorflow as tf
 from keras_transfer.data.arrays import from_arrays
 from keras_transfer.data.folders import from_folder, list_images
 from keras_transfer.data.labels import encode_labels, relabel
+from keras_transfer.data.shards import from_shards, is_shard_path
 from keras_transfer.data.spec import DataSpec
 from keras_transfer.data.split import split_spec
 from keras_transfer.data.summary import summarize
@@ -202,6 +204,8 @@ def _to_spec(data, *, class_names, role, path_column, label_column, label_delimi
         text = os.fspath(data)
         if text.startswith("tfds:"):
             return from_tfds(text, class_names=class_names)
+        if is_shard_path(text):  # a folder keras_transfer.write_shards wrote (local, gs://, ram://), or its manifest
+            return from_shards(text, class_names=class_names, role=role)
         path = Path(text).expanduser()
         if path.is_dir():
             return from_folder(path, class_names=class_names, role=role, convertible=scan)

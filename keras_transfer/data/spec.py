@@ -34,6 +34,8 @@ class DataSpec:
         source: where the data came from (for the config and the report).
         skipped: files left out, as `{"path", "reason", "detail"}` dicts.
         notes: report-only remarks on kept files, as `{"path", "kind", "detail"}` dicts.
+        shard_files: the TFRecord files `dataset` reads, in order (shards: workers can split them by file);
+            None for other sources and for any subset.
 
     Example:
         >>> spec = DataSpec(class_names=["cat", "dog"], labels=np.array([0, 1, 1]), paths=np.array(files))
@@ -51,6 +53,7 @@ class DataSpec:
     source: str = ""
     skipped: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
+    shard_files: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -71,7 +74,7 @@ class DataSpec:
     def subset(self, indices: np.ndarray) -> DataSpec:
         """The spec restricted to `indices` (in that order)."""
         indices = np.asarray(indices, dtype=np.int64)
-        changes = {"labels": self.labels[indices]}
+        changes = {"labels": self.labels[indices], "shard_files": None}
         if self.paths is not None:
             changes["paths"] = self.paths[indices]
         if self.images is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import keras
 
@@ -21,6 +20,7 @@ from keras_transfer.peft.outcome import check_peft_plan, check_resumable, finish
 from keras_transfer.train import run_plan
 from keras_transfer.train.callbacks.resume import (
     ResumeCheckpoint,
+    join_path,
     load_kept_weights,
     load_resume_model,
     load_resume_state,
@@ -36,7 +36,7 @@ NO_VALIDATION_KEPT_PROBE = (
     "validation_data= (or validation_split > 0) to let the stages compete, or "
     "method_options={'without_validation': 'fine_tune'} to fine-tune anyway."
 )
-CHECKPOINT = Path("checkpoints") / "best.keras"
+CHECKPOINT = "checkpoints/best.keras"
 
 
 @register_method
@@ -81,7 +81,7 @@ class FineTune(TransferMethod):
             return self.keep_probe(context)
         config = context.config
         output_dir = config.runtime.output_dir
-        resume_dir = Path(output_dir) / RESUME_DIR if output_dir is not None else None
+        resume_dir = join_path(output_dir, RESUME_DIR) if output_dir is not None else None  # read: the chief's
         run_key = {"backbone": context.backbone.name, "stages": [stage.to_dict() for stage in context.plan],
                    "class_names": list(context.train_spec.class_names), "image_size": list(context.image_size)}
         if config.runtime.resume:
@@ -146,7 +146,7 @@ class FineTune(TransferMethod):
     def cached_stages(context) -> list:
         """The head-only stages at the start of a pretrained plan, trained on cached features."""
         training = context.config.training
-        if not (training.feature_cache and context.pretrained and context.strategy is None):
+        if not (training.feature_cache and context.pretrained):
             return []
         return list(itertools.takewhile(lambda stage: stage.train_blocks == 0, context.plan))
 
@@ -166,7 +166,8 @@ class FineTune(TransferMethod):
             records.append(fit_head_on_features(
                 model, train_features, val_features, stage, loss=loss, metrics=metrics,
                 batch_size=training.batch_size, class_weight=context.class_weight, monitor=context.monitor,
-                keep_initial=bool(warm_start), verbose=context.verbose))
+                keep_initial=bool(warm_start), verbose=context.verbose, strategy=context.strategy,
+                seed=context.seed))
         return records
 
     @staticmethod
@@ -175,16 +176,16 @@ class FineTune(TransferMethod):
         previous = (history[-1]["name"], history[-1]["best_value"]) if history else None
         cached_history = list(history)
         callbacks = list(context.config.runtime.callbacks)
-        output_dir = context.config.runtime.output_dir
-        if output_dir is not None:
+        write_dir = context.write_dir  # the chief's output_dir; a temporary folder on the other workers
+        if write_dir is not None:
             callbacks.append(keras.callbacks.ModelCheckpoint(
-                str(Path(output_dir) / CHECKPOINT), monitor=context.monitor, save_best_only=True))
+                join_path(write_dir, CHECKPOINT), monitor=context.monitor, save_best_only=True))
 
         def before_fit(staged):
             if saved is not None:
                 staged.resume(saved["plan"], **load_kept_weights(resume_dir))
             extra = {"cached_history": cached_history, "run_key": run_key}
-            return [ResumeCheckpoint(resume_dir, staged, extra)] if resume_dir is not None else []
+            return [ResumeCheckpoint(join_path(write_dir, RESUME_DIR), staged, extra)] if write_dir is not None else []
 
         return run_plan(model, remaining, context.backbone.blocks(get_backbone_layer(model)),
                         context.train_dataset, context.validation_dataset, monitor=context.monitor,
@@ -194,7 +195,7 @@ class FineTune(TransferMethod):
                         precise_batchnorm=context.config.training.precise_batchnorm and not context.pretrained)
 
 
-def saved_run(resume_dir: Path | None, run_key: dict, log) -> dict | None:
+def saved_run(resume_dir: str | None, run_key: dict, log) -> dict | None:
     """The resume state of the run in `resume_dir`, checked to be this run's.
 
     Args:

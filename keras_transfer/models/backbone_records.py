@@ -40,11 +40,15 @@ def record_backbone(spec: BackboneSpec, output_dir: str | os.PathLike | None) ->
         return spec.name
     if output_dir is None or not isinstance(spec.preprocessing, str):
         return f"<custom:{spec.name}>"
-    path = Path(output_dir) / BACKBONE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if "://" in str(output_dir):  # a bucket: Keras saves .keras files to gfile paths itself
+        path = f"{str(output_dir).rstrip('/')}/{BACKBONE_FILE}"
+    else:
+        local = Path(output_dir) / BACKBONE_FILE
+        local.parent.mkdir(parents=True, exist_ok=True)
+        path = str(local.absolute())
     spec.user_model.save(path)
     blocks = {block.name: block.layer_names for block in spec.blocks(spec.user_model)}
-    return {"custom": str(path.absolute()), "name": spec.name, "preprocessing": spec.preprocessing, "blocks": blocks}
+    return {"custom": path, "name": spec.name, "preprocessing": spec.preprocessing, "blocks": blocks}
 
 
 def resolve_recorded_backbone(backbone: Any) -> BackboneSpec:

@@ -73,7 +73,9 @@ class BackboneSpec:
         if self.user_model is not None:
             # The user's model carries its own weights; from scratch means the same architecture freshly
             # initialised (a clone), never the user's model itself, which another model may be using.
-            return self.user_model if weights is not None else keras.models.clone_model(self.user_model)
+            if weights is None:
+                return keras.models.clone_model(self.user_model)
+            return _in_current_strategy(self.user_model)
         smallest = min(height, width)
         if smallest < self.min_size:
             raise ValueError(
@@ -365,6 +367,21 @@ def custom_backbone(
         keras_name=name or model.name,
         user_model=model,
     )
+
+
+def _in_current_strategy(model: keras.Model) -> keras.Model:
+    """The user's model, or, inside a `tf.distribute` strategy's scope, a copy with its weights built there.
+
+    A model built outside the scope has plain variables, which the strategy cannot train
+    (`colocate_vars_with must only be passed a variable created in this tf.distribute.Strategy.scope()`).
+    """
+    import tensorflow as tf
+
+    if not tf.distribute.has_strategy():
+        return model
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _user_block_rule(model: keras.Model, blocks) -> BlockRule:

@@ -28,6 +28,7 @@ lives in its own module of `keras_transfer.serving`:
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ from keras_transfer.serving.metadata import (
     write_metadata,
 )
 from keras_transfer.serving.onnx import ONNX_FILE, require_tf2onnx, write_onnx
+from keras_transfer.serving.remote import is_remote, upload_folder
 from keras_transfer.serving.savedmodel import (
     DEFAULT_TPU_BATCH_SIZE,
     PARITY_TOLERANCE,
@@ -267,7 +269,9 @@ def export(
 
     Returns:
         An `ExportResult`: the folder, its files and sizes, the metadata and
-        the TFLite results.
+        the TFLite results. A bucket path (`gs://...`) is written here first,
+        then copied with `EXPORT_COMPLETE` last (`serving.remote`); the
+        result's `directory` is then that path.
 
     Raises:
         FileExistsError: `directory` exists and `overwrite` is False, or it is
@@ -286,6 +290,13 @@ def export(
     spec = serving_spec(model, class_names, multi_label, top_k, resize_method)
     check_inference_only(model)
     plan = _plan(spec, config, metrics, tflite, representative_data, validation_data, accelerator, onnx)
+    if is_remote(directory):  # a bucket: staged here, copied, marked complete last (no atomic rename there)
+        with tempfile.TemporaryDirectory(prefix="keras_transfer_export_") as local:
+            with atomic_directory(Path(local) / "export") as staging:
+                result = _write_artifact(model, staging, spec, plan)
+            upload_folder(Path(local) / "export", os.fspath(directory), overwrite)
+        result.directory = os.fspath(directory)
+        return result
     target = Path(directory).expanduser().absolute()
     check_target(target, overwrite)
     with atomic_directory(target) as staging:

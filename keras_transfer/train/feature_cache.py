@@ -8,6 +8,7 @@ then the unfrozen stages continue with that head.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 
@@ -108,6 +109,8 @@ def fit_head_on_features(
     shuffle: bool = True,
     keep_initial: bool = False,
     verbose: int = 1,
+    strategy: tf.distribute.Strategy | None = None,
+    seed: int = 0,
 ) -> dict:
     """Trains the classifier's head (in place) on cached features for one head-only stage.
 
@@ -124,27 +127,35 @@ def fit_head_on_features(
         keep_initial: score the head before training too, and keep its
             starting weights if no epoch beats them (for a warm-started head).
         verbose: Keras' verbosity.
+        strategy: the `tf.distribute` strategy the classifier was built under: the head is built and trained
+            under it, on datasets of the features (every worker holds the same features: training batches are
+            split across workers, validation is evaluated whole by each, so all make the same decisions).
+        seed: seeds the shuffling of the feature dataset (under a strategy).
 
     Returns:
         The stage's record, shaped like `StagedUnfreeze.stage_history` entries.
     """
     started = time.perf_counter()
-    head = head_model(model)
     steps = int(np.ceil(len(train[0]) / batch_size))
-    head.compile(optimizer=make_optimizer(stage, steps), loss=loss, metrics=list(metrics))
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        head = head_model(model)
+        head.compile(optimizer=make_optimizer(stage, steps), loss=loss, metrics=list(metrics))
     if validation is None and monitor.startswith("val_"):
         monitor = monitor[4:]
+    inputs, validation_data = _feature_data(train, validation, batch_size, shuffle, seed, strategy)
     initial = None
     if keep_initial and validation is not None:
-        scores = head.evaluate(validation[0], validation[1], batch_size=batch_size, verbose=0, return_dict=True)
+        scores = head.evaluate(*_pair(validation_data), batch_size=None if strategy else batch_size, verbose=0,
+                               return_dict=True)
         initial = (float(scores["loss"] if monitor == "val_loss" else scores.get(monitor[4:], np.nan)),
                    head.get_weights())
     callbacks = []
     if stage.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=stage.patience,
                                                        restore_best_weights=True))
-    history = head.fit(train[0], train[1], validation_data=validation, epochs=stage.epochs, batch_size=batch_size,
-                       shuffle=shuffle, class_weight=class_weight, callbacks=callbacks, verbose=verbose)
+    history = head.fit(**inputs, validation_data=validation_data, epochs=stage.epochs,
+                       shuffle=shuffle and strategy is None, class_weight=class_weight, callbacks=callbacks,
+                       verbose=verbose)
     values = history.history.get(monitor, [])
     best_epoch = int(np.argmax(values) if higher_is_better(monitor) else np.argmin(values)) if values else -1
     epochs_run = len(history.epoch)
@@ -167,3 +178,23 @@ def fit_head_on_features(
         "cached_features": True,
         "kept_initial_head": kept_initial,
     }
+
+
+def _feature_data(train, validation, batch_size, shuffle, seed, strategy):
+    """What the head trains and is scored on: the arrays (no strategy), or datasets sharded for the strategy."""
+    if strategy is None:
+        return {"x": train[0], "y": train[1], "batch_size": batch_size}, validation
+    from keras_transfer.distributed.sharding import Policy, evaluate_whole, with_policy
+
+    data = tf.data.Dataset.from_tensor_slices(train)
+    if shuffle:
+        data = data.shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True)
+    data = with_policy(data.batch(batch_size), Policy.DATA)
+    held_out = (evaluate_whole(tf.data.Dataset.from_tensor_slices(validation).batch(batch_size))
+                if validation is not None else None)
+    return {"x": data}, held_out
+
+
+def _pair(validation) -> tuple:
+    """`(x, y)` arrays as two arguments, a dataset as one."""
+    return tuple(validation) if isinstance(validation, (tuple, list)) else (validation,)

@@ -4,19 +4,26 @@
 output_dir=D, resume=True)` continues from the last completed epoch of the
 current stage, with the same optimizer state, and finishes the plan. Every file
 is written to a temporary name and renamed, so a kill never leaves a
-half-written checkpoint.
+half-written checkpoint; `state.json` is written last, so it only ever names
+files that are complete.
+
+The folder is any `tf.io.gfile` path: a local folder, or a bucket (`gs://...`)
+that every worker of a multi-worker run reads. (A bucket's rename is a copy:
+the state written last is what keeps a half-copied file from being used.)
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
+import posixpath
+import uuid
 from collections.abc import Mapping
-from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_transfer.train.callbacks.staged_unfreeze import StagedUnfreeze
 
@@ -35,55 +42,77 @@ class ResumeCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, folder: str | os.PathLike, staged: StagedUnfreeze, extra: Mapping | None = None):
         super().__init__()
-        self.folder = Path(folder)
+        self.folder = os.fspath(folder)
         self.staged = staged
         self.extra = dict(extra or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic(self.folder / MODEL_FILE, lambda path: self.model.save(path))
+        tf.io.gfile.makedirs(self.folder)
+        _atomic(join_path(self.folder, MODEL_FILE), lambda path: self.model.save(path))
         for name, weights in self.staged.weights_to_keep().items():
-            target = self.folder / f"{name}.npz"
+            target = join_path(self.folder, f"{name}.npz")
             if weights is None:
-                target.unlink(missing_ok=True)
+                if tf.io.gfile.exists(target):
+                    tf.io.gfile.remove(target)
             else:
-                _atomic(target, lambda path, w=weights: np.savez(path, *w))
+                _atomic(target, lambda path, w=weights: _write_bytes(path, _npz_bytes(w)))
         state = {"epoch": epoch, "plan": self.staged.get_state(), **self.extra}
-        _atomic(self.folder / STATE_FILE, lambda path: Path(path).write_text(json.dumps(state)))
+        _atomic(join_path(self.folder, STATE_FILE), lambda path: _write_bytes(path, json.dumps(state).encode()))
 
 
 def load_resume_state(folder: str | os.PathLike) -> dict | None:
     """The saved progress in `folder`, or None when there is nothing to resume."""
-    path = Path(folder) / STATE_FILE
-    if not path.exists() or not (Path(folder) / MODEL_FILE).exists():
+    path = join_path(folder, STATE_FILE)
+    if not tf.io.gfile.exists(path) or not tf.io.gfile.exists(join_path(folder, MODEL_FILE)):
         return None
-    return json.loads(path.read_text())
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        return json.loads(handle.read())
 
 
 def load_resume_model(folder: str | os.PathLike) -> keras.Model:
     """The model saved at the last completed epoch, with its optimizer state (loaded in safe mode)."""
-    return keras.saving.load_model(Path(folder) / MODEL_FILE, safe_mode=True)
+    return keras.saving.load_model(join_path(folder, MODEL_FILE), safe_mode=True)
 
 
 def load_kept_weights(folder: str | os.PathLike) -> dict[str, list | None]:
     """The saved stage-best and overall-best weights (None where none was saved)."""
     kept = {}
     for name in ("stage_best", "overall_best"):
-        path = Path(folder) / f"{name}.npz"
-        if path.exists():
-            with np.load(path, allow_pickle=False) as arrays:
+        path = join_path(folder, f"{name}.npz")
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path, "rb") as handle, np.load(io.BytesIO(handle.read()),
+                                                                   allow_pickle=False) as arrays:
                 kept[name] = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
         else:
             kept[name] = None
     return kept
 
 
-def _atomic(target: Path, write) -> None:
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix)
-    os.close(handle)
+def _atomic(target: str, write) -> None:
+    """Writes `target` through a temporary name beside it, then renames it into place (any gfile path)."""
+    folder, name = posixpath.split(target) if "://" in target else os.path.split(target)
+    stem, suffix = os.path.splitext(name)
+    partial = join_path(folder, f".{stem}-{uuid.uuid4().hex[:8]}{suffix}")
     try:
         write(partial)
-        os.replace(partial, target)
+        tf.io.gfile.rename(partial, target, overwrite=True)
     finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+        if tf.io.gfile.exists(partial):
+            tf.io.gfile.remove(partial)
+
+
+def join_path(folder: str | os.PathLike, name: str) -> str:
+    """`folder/name` for local paths and `scheme://` ones alike (`pathlib` would turn `gs://b` into `gs:/b`)."""
+    folder = os.fspath(folder)
+    return posixpath.join(folder, name) if "://" in folder else os.path.join(folder, name)
+
+
+def _npz_bytes(arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, *arrays)
+    return buffer.getvalue()
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with tf.io.gfile.GFile(path, "wb") as handle:
+        handle.write(data)

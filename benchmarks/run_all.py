@@ -19,7 +19,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("input_pipeline", "feature_cache", "end_to_end", "precision", "serving_latency", "gpu_training",
-           "from_scratch", "ranking", "peft", "domain_adaptation", "few_shot", "distillation")
+           "from_scratch", "ranking", "peft", "domain_adaptation", "few_shot", "distillation", "text", "search",
+           "distributed")
 # TensorFlow's start-up chatter on stderr; everything else is passed through.
 NOISE = ("WARNING: All log messages before absl", "I0000 ", "E0000 ", "W0000 ", "oneDNN custom operations",
          "cuda drivers", "cpu_feature_guard", "rebuild TensorFlow", "To enable the following instructions")

@@ -25,9 +25,12 @@ from keras_transfer.data.augmentation import DEFAULT_AUGMENTATION, Augmentation 
 from keras_transfer.data.keras2 import ImageDataGenerator  # noqa: E402
 from keras_transfer.data.pipeline import decoded_images, make_dataset  # noqa: E402
 from keras_transfer.data.scan import CorruptImageError, ScanResult, check_file, scan_files  # noqa: E402
+from keras_transfer.data.shards import ShardManifest, read_manifest, write_shards  # noqa: E402
 from keras_transfer.data.sources import DataSpec, load_data  # noqa: E402
 from keras_transfer.data.unlabeled import unlabeled_images  # noqa: E402
 from keras_transfer.distillation import Teacher, distill, load_teacher  # noqa: E402
+from keras_transfer.distributed import resolve_strategy  # noqa: E402
+from keras_transfer.distributed.launch import supervise  # noqa: E402
 from keras_transfer.evaluation.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
 from keras_transfer.evaluation.report import write_report  # noqa: E402
 from keras_transfer.fewshot import (  # noqa: E402
@@ -71,12 +74,30 @@ from keras_transfer.recipes import (  # noqa: E402
 )
 from keras_transfer.serving.export import ExportResult, export  # noqa: E402
 from keras_transfer.serving.inference import Predictor, load  # noqa: E402
+from keras_transfer.text import (  # noqa: E402
+    TextSpec,
+    TfidfLogisticRegression,
+    load_encoder,
+    load_text_data,
+    text_blocks,
+)
 from keras_transfer.train import LayerwiseAdamW, Stage, StagedUnfreeze, default_stages  # noqa: E402
+from keras_transfer.tuning import SearchResult, SearchSpace, search  # noqa: E402
 from keras_transfer.version import __version__  # noqa: E402
 
 _legacy.install()
 
 __all__ = [
+    "ShardManifest",
+    "read_manifest",
+    "write_shards",
+    "resolve_strategy",
+    "supervise",
+    "TextSpec",
+    "TfidfLogisticRegression",
+    "load_encoder",
+    "load_text_data",
+    "text_blocks",
     "GradientReversal",
     "a_distance",
     "coral_loss",
@@ -146,5 +167,8 @@ __all__ = [
     "mobilenet_v2_partial_imagenet_weights",
     "vgg16_hed_weights",
     "write_report",
+    "search",
+    "SearchResult",
+    "SearchSpace",
     "unlabeled_images",
 ]

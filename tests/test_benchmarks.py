@@ -31,6 +31,11 @@ EXPECTED = {
     "domain_adaptation": ["RATIO domain_adaptation_best_gain_points_mnist_to_uci", "| source-only |",
                           "A-distance of the pooled features"],
     "peft": ["RATIO peft_best_", "_accuracy_points_vs_full_staged", "_adapter_share_of_model_file"],
+    "text": ["RATIO text_staged_minus_tfidf_points", "RATIO text_head_only_minus_tfidf_points", "seed 0 | tfidf"],
+    "distributed": ["RATIO distributed_two_vs_one_worker_images_per_s",
+                    "RATIO distributed_feature_cache_speedup_under_strategy"],
+    "search": ["RATIO search_best_minus_default_test_points", "RATIO search_seconds_per_trial_vs_plain_keras_tuner",
+               "| plain KerasTuner best model"],
 }
 
 

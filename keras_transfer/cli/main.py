@@ -9,7 +9,9 @@ Subcommands (each has `--help`, and its own module in `keras_transfer.cli`):
     keras-transfer predict EXPORT_DIR INPUTS... [--top-k K] [--csv OUT]
     keras-transfer rank DATA --candidates NAME:WEIGHTS,...  which backbone to fine-tune (transferability)
     keras-transfer distill TEACHER DATA --output-dir RUN  a small student on the teacher's soft targets
+    keras-transfer search DATA --directory DIR --budget 600  hyper-parameter search over the recipe (KerasTuner)
     keras-transfer demo [--seeds N] [--smoke]
+    keras-transfer shard DATA OUT [--image-size 224]           TFRecord shards + manifest (local or gs://)
 
 User mistakes (a missing file, a bad option value, data that does not fit the
 model) print `error: <message>` to stderr and exit with status 2, without a
@@ -32,7 +34,18 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from types import ModuleType  # noqa: E402
 
-from keras_transfer.cli import demo, distill, evaluate, export, few_shot, fit, predict, rank  # noqa: E402
+from keras_transfer.cli import (  # noqa: E402
+    demo,
+    distill,
+    evaluate,
+    export,
+    few_shot,
+    fit,
+    predict,
+    rank,
+    search,
+    shard,
+)
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
@@ -41,7 +54,8 @@ EXIT_INTERRUPTED = 130
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 # Each subcommand's module has HELP, DESCRIPTION, add_arguments(parser) and run(args) -> exit status.
 SUBCOMMANDS: dict[str, ModuleType] = {"fit": fit, "evaluate": evaluate, "export": export, "predict": predict,
-                                      "rank": rank, "few-shot": few_shot, "distill": distill, "demo": demo}
+                                      "rank": rank, "few-shot": few_shot, "distill": distill, "search": search,
+                                      "demo": demo, "shard": shard}
 
 _EXAMPLES = """\
 examples:
@@ -51,6 +65,7 @@ examples:
   keras-transfer export model.keras exports/photos --labels labels.txt --tflite float32,dynamic_int8
   keras-transfer predict runs/photos/export new_photos/ --top-k 3 --csv predictions.csv
   keras-transfer few-shot support/ exports/few --backbone mobilenet
+  keras-transfer search photos/ --directory searches/photos --budget 600 --tuner hyperband
   keras-transfer demo --smoke
 """
 
@@ -77,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USER_ERROR
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # `fit --workers` restarts itself with it
     try:
         return int(args.handler(args) or EXIT_OK)
     except USER_ERRORS as error:

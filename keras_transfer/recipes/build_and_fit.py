@@ -13,6 +13,7 @@ Each step is a function with one job; the methods live in `keras_transfer.method
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Mapping
@@ -25,6 +26,11 @@ from keras_transfer.adaptation.method import adaptation_config
 from keras_transfer.data.augmentation import resolve_augmentation
 from keras_transfer.data.pipeline import decoded_images, make_dataset
 from keras_transfer.data.sources import DataSpec, load_data, summarize
+from keras_transfer.distributed import chief_only
+from keras_transfer.distributed.models import local_model
+from keras_transfer.distributed.sharding import evaluate_whole, shard_training
+from keras_transfer.distributed.static_shapes import resolve_drop_remainder
+from keras_transfer.distributed.strategy import resolve_strategy
 from keras_transfer.evaluation.evaluate import imbalance_warnings, transfer_warnings
 from keras_transfer.log import Log
 from keras_transfer.methods.base import (
@@ -43,6 +49,7 @@ from keras_transfer.recipes.context import RunContext
 from keras_transfer.recipes.result import FitResult
 from keras_transfer.serialization import read_settings
 from keras_transfer.train import resolve_class_weight, resolve_stages
+from keras_transfer.train.callbacks.resume import join_path
 from keras_transfer.train.precision import resolve_precision
 
 # The key under which `FitResult.baselines` holds the run's own method, whatever its name.
@@ -78,11 +85,12 @@ build_and_fit.__signature__ = signature()
 build_and_fit.__doc__ += "\nOptions:\n" + options_doc() + "\n"
 
 
-def fit_config(config: FitConfig) -> FitResult:
+def fit_config(config: FitConfig, *, feature_store=None) -> FitResult:
     """Runs the recipe for a `FitConfig` (what `build_and_fit` and `build_and_fit_from_config` call).
 
     Args:
         config: the run's settings.
+        feature_store: shares the frozen features between runs (a search's `SharedFeatures`; default none).
 
     Returns:
         A `FitResult`.
@@ -92,8 +100,13 @@ def fit_config(config: FitConfig) -> FitResult:
     """
     started = time.perf_counter()
     log = Log(config.runtime.verbose)
+    config = distribute_config(config)  # before any TensorFlow op: a multi-worker strategy must come first
     keras.utils.set_random_seed(config.runtime.seed)
     config = adaptation_config(config)  # adaptation= runs the domain_adaptation method
+    from keras_transfer.text.recipe import fit_text, is_text_run  # text imports this module: imported here
+
+    if is_text_run(config):  # text_column= or a text preset as backbone: the text recipe (same steps)
+        return fit_text(config)
     method = resolve_method(config.training.method, config.training.method_options)
     baselines = resolve_baselines(config, method)
     train_spec, validation_spec, config = load_run_data(config, log)
@@ -103,15 +116,28 @@ def fit_config(config: FitConfig) -> FitResult:
         timings["ranking"] = time.perf_counter() - started - timings["data"]
     context = prepare_run(config, train_spec, validation_spec, method, log)
     context.ranking = ranking
+    context.feature_store = feature_store
     context.timings.update(timings, build=time.perf_counter() - started - timings["data"])
     for candidate in [method, *baselines.values()]:
         candidate.check(context)
     extract_shared_features(context, [method, *baselines.values()])
     outcomes = {name: timed(context, name, baseline) for name, baseline in baselines.items()}
     outcomes[MAIN] = timed(context, "fit", method)
+    if context.strategy is not None:  # multi-worker: plain copies, scored by each worker on all validation data
+        outcomes = {name: dataclasses.replace(outcome, model=local_model(outcome.model, context.strategy))
+                    for name, outcome in outcomes.items()}
     verdict = compare(context, outcomes)
     context.timings["total"] = time.perf_counter() - started
     return make_result(context, method, outcomes, verdict)
+
+
+def distribute_config(config: FitConfig) -> FitConfig:
+    """Step 0: the strategy of `strategy=` or `distribute=`, created (and the Keras fixes it needs installed)."""
+    runtime = config.runtime
+    if runtime.distribute is None and runtime.strategy is None:
+        return config
+    strategy = resolve_strategy(runtime.strategy, runtime.distribute, runtime.collective_timeout)
+    return config.replace(strategy=strategy) if strategy is not runtime.strategy else config
 
 
 def resolve_baselines(config: FitConfig, method: TransferMethod) -> dict[str, TransferMethod]:
@@ -187,8 +213,9 @@ def prepare_run(config: FitConfig, train_spec: DataSpec, validation_spec: DataSp
         The `RunContext` every method of the run reads; its `config` is the resolved one.
     """
     runtime = config.runtime
-    if runtime.output_dir is not None:
-        check_output_dir(runtime.output_dir)
+    write_dir = chief_only.write_dir(runtime.output_dir, runtime.strategy)
+    if write_dir is not None:
+        check_output_dir(write_dir)
     spec = resolve_recorded_backbone(config.model.backbone)
     size = size_pair(config.model.image_size or spec.default_size)
     augment = resolve_augmentation(config.data.augmentation)
@@ -198,27 +225,30 @@ def prepare_run(config: FitConfig, train_spec: DataSpec, validation_spec: DataSp
     if validation_spec is None and monitor.startswith("val_"):
         monitor = monitor[4:]
     resolved = config.replace(
-        backbone=record_backbone(spec, runtime.output_dir), image_size=size,
+        backbone=record_backbone(spec, write_dir), image_size=size,
         augmentation=augment.to_dict() if augment is not None else None, stages=plan,
         class_names=list(train_spec.class_names), monitor=monitor,
         mixed_precision=resolve_precision(runtime.mixed_precision, runtime.strategy),
         method=method.name, method_options=method.get_config(),
+        drop_remainder=resolve_drop_remainder(runtime.drop_remainder, runtime.strategy, runtime.jit_compile),
     )
     context = RunContext(config=resolved, train_spec=train_spec, validation_spec=validation_spec, backbone=spec,
                          image_size=size, plan=plan, augmentation=augment, log=log,
                          class_weight=resolve_class_weight(config.training.class_weight, train_spec),
-                         policy=resolved.runtime.mixed_precision)
+                         policy=resolved.runtime.mixed_precision, write_dir=write_dir)
     context.model = context.build_classifier()
     # One decoded-image cache per split, shared by the feature extraction, every method and the baselines:
     # each image is decoded once, and the augmented epochs all read the cache.
     batch_size, seed, cache = config.training.batch_size, runtime.seed, config.data.cache
     context.train_images = decoded_images(train_spec, size, cache=cache)
-    context.train_dataset = make_dataset(train_spec, size, batch_size, training=True, augmentation=augment,
-                                         seed=seed, decoded=context.train_images)
+    context.train_dataset = shard_training(make_dataset(
+        train_spec, size, batch_size, training=True, augmentation=augment, seed=seed, decoded=context.train_images,
+        drop_remainder=resolved.runtime.drop_remainder), train_spec, runtime.strategy)
     if validation_spec is not None:
         context.validation_images = decoded_images(validation_spec, size, cache=cache)
-        context.validation_dataset = make_dataset(validation_spec, size, batch_size,
-                                                  decoded=context.validation_images)
+        context.validation_dataset = evaluate_whole(make_dataset(validation_spec, size, batch_size,
+                                                                 decoded=context.validation_images),
+                                                    runtime.strategy)
     return context
 
 
@@ -277,12 +307,12 @@ def compare(context: RunContext, outcomes: dict[str, MethodResult]) -> Verdict:
 
 
 def make_result(context: RunContext, method: TransferMethod, outcomes: dict[str, MethodResult],
-                verdict: Verdict) -> FitResult:
-    """Step 6: the `FitResult`, its config saved to `output_dir` when there is one."""
+                verdict: Verdict, result_class: type[FitResult] = FitResult) -> FitResult:
+    """Step 6: the `FitResult` (or `result_class`, e.g. the text run's), its config saved to `output_dir`."""
     main = outcomes[MAIN]
     kept_model = outcomes[verdict.kept].model
     config = {**context.config.to_dict(), "multi_label": context.train_spec.multi_label}
-    result = FitResult(
+    result = result_class(
         model=kept_model, history=main.history, class_names=list(context.train_spec.class_names),
         metrics=verdict.scores[verdict.kept], config=config,
         data_summary=summarize(context.train_spec, context.validation_spec), backbone=context.backbone,
@@ -292,13 +322,15 @@ def make_result(context: RunContext, method: TransferMethod, outcomes: dict[str,
         baseline_records={name: outcome.record for name, outcome in outcomes.items() if name != MAIN},
         ranking=context.ranking.to_dict() if context.ranking is not None else None,
     )
-    if context.config.runtime.output_dir is not None:
-        result.save_config(Path(context.config.runtime.output_dir) / "config.json")
+    if context.write_dir is not None:  # the chief's output_dir; a temporary folder on the other workers
+        result.save_config(join_path(context.write_dir, "config.json"))
     return result
 
 
-def check_output_dir(output_dir: str | os.PathLike) -> Path:
-    """Fails before training, not after it, when results cannot be written."""
+def check_output_dir(output_dir: str | os.PathLike) -> Path | str:
+    """Fails before training, not after it, when results cannot be written (a folder, or a gs:// path)."""
+    if "://" in os.fspath(output_dir):
+        return check_remote_dir(os.fspath(output_dir))
     folder = Path(output_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -339,3 +371,19 @@ def build_and_fit_from_config(config: Mapping | str | os.PathLike | FitConfig, *
                    else value)
             raise ValueError(f"The config's {key} was {why}, which cannot be reloaded: pass {key}=.")
     return fit_config(FitConfig.from_dict(config, **overrides))
+
+
+def check_remote_dir(output_dir: str) -> str:
+    """`check_output_dir` for a `tf.io.gfile` path (`gs://...`): a probe file is written and removed."""
+    import tensorflow as tf
+
+    probe = join_path(output_dir, ".keras_transfer_write_test")
+    try:
+        tf.io.gfile.makedirs(output_dir)
+        with tf.io.gfile.GFile(probe, "w") as handle:
+            handle.write("ok")
+        tf.io.gfile.remove(probe)
+    except (tf.errors.OpError, OSError) as error:
+        raise ValueError(f"Cannot write to output_dir {output_dir} ({error}): check the bucket's path and "
+                         "permissions, or choose a local folder.") from error
+    return output_dir

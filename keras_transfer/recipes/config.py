@@ -104,6 +104,8 @@ class DataConfig(_Group):
     label_column: str | None = option(None, "CSV/DataFrame column of the labels (default: found by name)",
                                       cli="text")
     label_delimiter: str = option("|", "separates several labels in one CSV cell (multi-label data)", cli="text")
+    text_column: str | None = option(None, "text data: the CSV/DataFrame column of the texts; giving it (or a "
+                                           "text preset as backbone) makes the run a text run", cli="text")
     scan: bool = option(True, "check every image file before training; broken files are skipped and listed",
                         cli="bool")
     strict: bool = option(False, "raise on the first broken file instead of skipping it", cli="bool")
@@ -154,6 +156,10 @@ class ModelConfig(_Group):
                                             cli="image_size")
     dropout: float = option(0.2, "head dropout", cli="float")
     hidden_units: int | None = option(None, "an optional hidden Dense layer in the head", cli="positive_int")
+    sequence_length: int | None = option(None, "text runs: tokens per text (default: 99% of the training texts "
+                                               "fit, capped by the preset)", cli="positive_int")
+    pooling: str | None = option(None, "text runs: 'mean' (masked mean of the token outputs) or 'cls' (the "
+                                       "pooled [CLS] output); default: as the preset was trained", cli="text")
     teacher: Any = option(None, "distillation: the teacher, an export folder or .keras file (a FitResult or "
                                 "keras.Model from Python); the run's backbone is the student", cli="text")
 
@@ -226,6 +232,16 @@ class RuntimeConfig(_Group):
                                          cli="precision")
     jit_compile: bool | str = option(False, "compile train steps with XLA (True, False or 'auto')", cli="jit")
     steps_per_execution: int = option(1, "train steps per call into the compiled function", cli="positive_int")
+    drop_remainder: bool | str = option("auto", "drop the last partial training batch so every step has the same "
+                                                "shape: 'auto' (under a TPU strategy or jit_compile=True), True "
+                                                "or False", cli="jit")
+    distribute: str | None = option(None, "train under a tf.distribute strategy chosen by name: 'multi_worker' "
+                                          "(the cluster in TF_CONFIG), 'mirrored' (this machine's devices), 'tpu', "
+                                          "'auto'; batch_size is then the global batch, split across replicas",
+                                    cli="distribute")
+    collective_timeout: float | None = option(None, "multi-worker runs: seconds a collective waits for the other "
+                                                    "workers before failing (a lost worker then stops the run "
+                                                    "instead of hanging it)", cli="float")
     output_dir: str | None = option(None, "where the best checkpoint, the resume state and config.json go",
                                     library_only="the fit command's own --output-dir sets it (required there: "
                                                  "the export and report go there too)")

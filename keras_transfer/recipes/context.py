@@ -45,6 +45,9 @@ class RunContext:
         train_dataset, validation_dataset: batched datasets (training one augmented).
         timings: wall seconds per step, filled by the recipe and the methods.
         ranking: the backbone ranking of a `backbone="auto"` run (a `RankingTable`), else None.
+        write_dir: where this process writes the run's files: `output_dir` itself, except on the workers of a
+            multi-worker run that are not the chief (a temporary folder; see `distributed.chief_only`).
+        feature_store: shares frozen features between runs (a search's `SharedFeatures`), or None.
     """
 
     config: FitConfig
@@ -65,6 +68,8 @@ class RunContext:
     extra_specs: dict[str, DataSpec] = field(default_factory=dict)
     ranking: Any = None
     timings: dict[str, float] = field(default_factory=dict)
+    write_dir: str | None = None
+    feature_store: Any = None
     _features: tuple | None = field(default=None, repr=False)
 
     # --- facts -------------------------------------------------------------------------------------
@@ -163,16 +168,23 @@ class RunContext:
             `((train features, labels), (validation features, labels) or None)`.
         """
         if self._features is None or self._features[0] < views:
-            source = self.model
-            config = self.config
-            train = extract_features(source, self.train_spec, self.image_size, config.training.batch_size,
-                                     augmentation=self.augmentation, views=views, seed=self.seed,
-                                     decoded=self.train_images)
-            validation = (extract_features(source, self.validation_spec, self.image_size,
-                                           config.training.batch_size, decoded=self.validation_images)
-                          if self.validation_spec is not None else None)
-            self._features = (views, train, validation)
+            if self.feature_store is not None:
+                self._features = self.feature_store.features(self, views, self._extract_features)
+            else:
+                self._features = self._extract_features(views)
         return self._features[1], self._features[2]
+
+    def _extract_features(self, views: int) -> tuple:
+        """`(views, (train features, labels), (validation features, labels) or None)` from the untrained model."""
+        source = self.model
+        config = self.config
+        train = extract_features(source, self.train_spec, self.image_size, config.training.batch_size,
+                                 augmentation=self.augmentation, views=views, seed=self.seed,
+                                 decoded=self.train_images)
+        validation = (extract_features(source, self.validation_spec, self.image_size,
+                                       config.training.batch_size, decoded=self.validation_images)
+                      if self.validation_spec is not None else None)
+        return views, train, validation
 
     def clean_features(self) -> tuple[np.ndarray, np.ndarray]:
         """The training features of the clean images only (no augmented views)."""

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from keras_transfer.data.folders import list_images
 from keras_transfer.data.images import IMAGE_EXTENSIONS, resize_pixels
+from keras_transfer.serving.remote import download_folder, is_remote
 
 SAVED_MODEL_DIR = "saved_model"
 LABELS_FILE = "labels.txt"
@@ -47,14 +48,17 @@ def load(directory: str | os.PathLike) -> Predictor:
     Raises:
         FileNotFoundError: nothing at `directory`.
         NotADirectoryError: `directory` is a file.
-        ValueError: the folder is not a keras_transfer export, or was written
-            by a newer keras_transfer.
+        ValueError: the folder is not a keras_transfer export, was written
+            by a newer keras_transfer, or is a bucket export without its
+            `EXPORT_COMPLETE` marker (a copy under way or stopped part-way).
 
     Example:
         >>> predictor = load("exports/shapes")
         >>> predictor.predict("photo.jpg")[0]["class_name"]
         'circle'
     """
+    if is_remote(directory):  # a bucket: complete (EXPORT_COMPLETE written last) or refused, then copied here
+        directory = download_folder(os.fspath(directory))
     folder = Path(directory).expanduser()
     if not folder.exists():
         raise FileNotFoundError(f"No export folder at {folder}: check the path (export with keras_transfer.export).")
@@ -75,6 +79,10 @@ def load(directory: str | os.PathLike) -> Predictor:
             f"{folder} was written in export format {version}, newer than this keras_transfer reads "
             f"({SUPPORTED_FORMAT_VERSION}): upgrade keras_transfer."
         )
+    if metadata.get("modality") == "text":  # a text export (keras_transfer.text): raw strings in
+        from keras_transfer.text.predictor import TextPredictor
+
+        return TextPredictor(folder)
     saved_model = tf.saved_model.load(str(folder / SAVED_MODEL_DIR))
     return Predictor(folder, saved_model, metadata)
 

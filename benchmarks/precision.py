@@ -51,7 +51,7 @@ def policies(gpu: bool) -> dict[str, dict]:
 
 
 def main(argv=None) -> int:
-    args = parse_split_args(split_parser(__doc__.splitlines()[0], epochs=3), argv, epochs=1)
+    args = parse_split_args(split_parser(__doc__.splitlines()[0], epochs=3), argv, epochs=1, train=24, val=12)
     split = load_split(args.train, args.val, args.size, args.data, args.seed)
     weights = vgg16_weights()
     gpu = bool(tf.config.list_physical_devices("GPU"))

@@ -130,6 +130,8 @@ def head_only_probe(texts, labels, preset):
 def main(argv=None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds first-seed .. first-seed+seeds-1 (to finish an interrupted run)")
     parser.add_argument("--lora", action="store_true", help="also run the LoRA stage")
     parser.add_argument("--monitor", default="val_loss", help="what the stages' early stopping and the kept "
                                                               "stage are judged on")
@@ -149,7 +151,7 @@ def main(argv=None) -> int:
         from keras_transfer.datasets.text_corpora import rotten_tomatoes
 
         frame, backbone = rotten_tomatoes(), minilm_folder()
-        seeds = list(range(args.seeds))
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         methods = ["tfidf", "head_only", "staged"] + (["lora"] if args.lora else [])
     print(f"Rotten Tomatoes: {len(frame)} snippets; encoder {backbone}; seeds {seeds}", flush=True)
     scores: dict[str, list[float]] = {name: [] for name in methods}

@@ -1,6 +1,6 @@
 """Shared by the command-line tests: one `keras-transfer fit` run and the helpers the tests check output with.
 
-One `fit` run (pretrained VGG16 at 32 px, the default three-stage plan at 3 epochs a stage) is shared by the
+One `fit` run (pretrained VGG16 at 32 px, the default three-stage plan at 2 epochs a stage) is shared by the
 tests that evaluate, rerun and predict with its output folder (session scope: it is trained once for all the
 files here).
 """
@@ -14,7 +14,7 @@ from keras_transfer.cli.main import main
 
 def _fit_command(data, output, weights, *extra):
     return ["fit", str(data), "--backbone", "vgg16", "--weights", weights, "--image-size", "32",
-            "--epochs", "3", "--batch-size", "16", "--seed", "3", "--output-dir", str(output), "-q", *extra]
+            "--epochs", "2", "--batch-size", "16", "--seed", "3", "--output-dir", str(output), "-q", *extra]
 
 
 def _read_json(path):

@@ -21,7 +21,7 @@ def test_fit_writes_config_metrics_export_and_report(fitted, shapes_folder, read
     assert config["class_names"] == ["circle", "square", "triangle"]
     assert config["data"] == str(shapes_folder.absolute())
     assert [stage["name"] for stage in config["stages"]] == ["head", "top_blocks", "all"]
-    assert {stage["epochs"] for stage in config["stages"]} == {3}
+    assert {stage["epochs"] for stage in config["stages"]} == {2}
     assert config["image_size"] == [32, 32] and config["seed"] == 3 and config["batch_size"] == 16
     summary = read_json(output / "metrics.json")
     assert summary["metrics"]["accuracy"] >= 0.9, summary

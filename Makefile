@@ -28,7 +28,7 @@ lint: install
 	$(VENV)/bin/ruff check keras_transfer tests benchmarks
 
 test: lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=15
 
 demo: install
 	# Real data offline: Debian's Fashion-MNIST package, installed when missing and apt-get is usable.

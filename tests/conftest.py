@@ -3,7 +3,6 @@
 import gc
 import os
 import tempfile
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The scan's cache goes to a temporary folder, not the user's ~/.cache.
@@ -22,43 +21,62 @@ import keras_transfer  # noqa: E402, F401  (imported by nearly every test: froze
 gc.freeze()
 
 
-TESTS = Path(__file__).resolve().parent
 # Folders whose conftest trains or exports something once per session (a fitted CLI run, the serving export, a few-shot
 # support set, a teacher): all their files run on one xdist worker, so that work is done once, not once per worker.
 SHARED_SESSION_FOLDERS = {"cli", "serving", "fewshot", "distillation", "text", "data", "tuning"}
 # Files whose tests share nothing costly: each test is its own unit, so their minute-long subprocesses spread over the
 # workers instead of queueing on one.
 ONE_UNIT_PER_TEST = {"test_benchmarks.py", "test_notebooks.py"}
-# Rough in-suite seconds of the longest units (2 workers, 2 cores), longest first so no long unit starts last; a unit
-# not named here counts as 5 s. Stale figures only cost balance, never correctness.
-UNIT_SECONDS = {"cli": 700, "recipes/test_build_and_fit.py": 500, "serving": 300, "methods/test_baselines.py": 230,
-                "train/test_resume.py": 190, "text": 120, "tuning": 90, "distributed/test_multi_worker.py": 85}
+# Rough in-suite seconds of the longest units (2 workers on 2 cores, 2 December 2026), so that the longest start first
+# and no long unit starts last; a unit is matched by its name (a test of ONE_UNIT_PER_TEST by a part of its id), an
+# unnamed unit counts as 5 s, a benchmark smoke or notebook as 40 s. Stale figures cost balance, never correctness.
+UNIT_SECONDS = {"recipes/test_build_and_fit.py": 500, "cli": 400, "serving": 250, "train/test_resume.py": 160,
+                "02_fine_tuning_strategies": 160, "recipes/test_from_scratch.py": 85, "text": 120, "tuning": 90,
+                "distributed/test_multi_worker.py": 75, "03_export_and_serving": 95, "04_imagedatagenerator": 70,
+                "[ranking]": 65, "[precision]": 60, "01_quickstart": 60, "[end_to_end]": 60}
 
 
-def xdist_unit(item: pytest.Item) -> str:
-    """The unit of work `--dist loadgroup` gives one worker: a shared-session folder, a single test, or a file."""
-    relative = Path(str(item.path)).resolve().relative_to(TESTS)
-    if relative.name in ONE_UNIT_PER_TEST:
-        return item.nodeid
-    if len(relative.parts) > 1 and relative.parts[0] in SHARED_SESSION_FOLDERS:
-        return relative.parts[0]
-    return relative.as_posix()
+def xdist_unit(nodeid: str) -> str:
+    """The unit of work one xdist worker runs whole: a shared-session folder, a single test, or a file.
+
+    Args:
+        nodeid: a test's node id, relative to the repository (`tests/cli/test_fit.py::test_...`).
+    """
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")[1:]  # below tests/
+    if parts and parts[-1] in ONE_UNIT_PER_TEST:
+        return nodeid
+    if len(parts) > 1 and parts[0] in SHARED_SESSION_FOLDERS:
+        return parts[0]
+    return "/".join(parts)
 
 
 def unit_seconds(unit: str) -> float:
-    for prefix in ("test_benchmarks.py", "test_notebooks.py"):
-        if prefix in unit:
-            return 60.0  # a subprocess importing TensorFlow and training a little
+    """A unit's rough in-suite seconds (`UNIT_SECONDS`)."""
+    if "::" in unit:  # a test of ONE_UNIT_PER_TEST: a subprocess importing TensorFlow and training a little
+        return next((seconds for name, seconds in UNIT_SECONDS.items() if name in unit), 40.0)
     return UNIT_SECONDS.get(unit, 5.0)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Groups the tests into xdist units and puts the longest units first (the Makefile runs `--dist loadgroup`)."""
-    units = {id(item): xdist_unit(item) for item in items}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(units[id(item)]))
-    items.sort(key=lambda item: -unit_seconds(units[id(item)]))  # stable: a unit's tests keep their order
+    """Puts the longest units first, so that no long unit starts last (stable: a unit keeps its tests' order)."""
+    items.sort(key=lambda item: -unit_seconds(xdist_unit(item.nodeid)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's `loadscope` scheduling with `xdist_unit` as the scope: a unit runs whole on one worker.
+
+    (xdist's own `loadgroup` would do this from `xdist_group` marks, but it renames node ids through a private
+    attribute that pytest 9.2 no longer reads, so under pytest 9.2 its groups are silently split.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    return UnitScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

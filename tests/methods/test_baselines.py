@@ -7,9 +7,8 @@ import pytest
 from keras_transfer import build_and_fit
 from keras_transfer.data.sources import from_arrays
 from keras_transfer.methods.linear_probe import linear_probe
-from keras_transfer.models.backbones import custom_backbone
 from keras_transfer.models.classifier import build_model
-from keras_transfer.testing.tiny import tiny_cnn
+from keras_transfer.testing.tiny import tiny_backbone
 from keras_transfer.train.feature_cache import extract_features
 
 
@@ -43,14 +42,12 @@ def test_binary_linear_probe(vgg16_weights, shapes_arrays):
 def test_negative_transfer_is_warned_about_and_the_better_model_kept(shapes_arrays):
     # A tiny CNN whose "pretrained" kernels are made useless on purpose: shuffled and blown up 30x.
     x, y, _ = shapes_arrays
-    network = tiny_cnn(32, widths=(8, 16, 32))
+    backbone = tiny_backbone(32, widths=(8, 16, 32))
     rng = np.random.default_rng(0)
-    for layer in network.layers:
+    for layer in backbone.constructor().layers:  # a custom backbone's constructor returns its one model
         if isinstance(layer, keras.layers.Conv2D):
             kernel, bias = layer.get_weights()
             layer.set_weights([rng.permutation(kernel.ravel()).reshape(kernel.shape) * 30.0, bias])
-    backbone = custom_backbone(network, preprocessing="tf", blocks=["block1_conv", "block2_conv", "block3_conv"],
-                               name="tiny_cnn")
     result = build_and_fit((x, y), backbone=backbone, weights="given", image_size=32, epochs=2, batch_size=16,
                            baselines=["scratch"], verbose=0)
     scores = result.baselines

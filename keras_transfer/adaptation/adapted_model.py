@@ -1,10 +1,12 @@
-"""The training model of domain adaptation: a classifier head whose train step sees a source and a target batch.
+"""The training model of domain adaptation: a classifier whose train step sees a source and a target batch.
 
 As tllib does on a frozen backbone: the pooled backbone features are cached
 once, and a trainable bottleneck (the classifier's `head_hidden` Dense layer)
-and head are trained on them. Each step takes `((source features, labels),
-target features)`: the classification loss on the source batch, plus an
-alignment term on the bottleneck features of both batches:
+and head are trained on them (`bottleneck_head`). The plan's stages that train
+backbone blocks then run on images, through the whole classifier
+(`bottleneck_network`), under the same alignment term. Each step takes
+`((source inputs, labels), target inputs)`: the classification loss on the
+source batch, plus an alignment term on the bottleneck features of both batches:
 
 - `"dann"`: a domain head after a `GradientReversal` layer, trained to tell
   source (1) from target (0); the reversed gradient makes the bottleneck fool it.
@@ -65,18 +67,58 @@ def bottleneck_head(classifier: keras.Model) -> keras.Model:
     return keras.Model(features, [bottleneck, x], name="bottleneck_head")
 
 
+def bottleneck_network(classifier: keras.Model) -> keras.Model:
+    """A model from pixels to `(bottleneck features, probabilities)`: the whole classifier, sharing its layers.
+
+    Training it trains the classifier's backbone blocks that are trainable, its bottleneck and head.
+
+    Args:
+        classifier: a `build_model` classifier built with `hidden_units`.
+
+    Returns:
+        The two-output `keras.Model`.
+
+    Raises:
+        ValueError: the classifier has no bottleneck layer.
+
+    Example:
+        >>> bottleneck, probabilities = bottleneck_network(classifier)(images)
+    """
+    if BOTTLENECK_LAYER not in [layer.name for layer in classifier.layers]:
+        raise ValueError("Domain adaptation aligns the features of a bottleneck layer: build the classifier with "
+                         "hidden_units= (the bottleneck width).")
+    return keras.Model(classifier.inputs, [classifier.get_layer(BOTTLENECK_LAYER).output, classifier.outputs[0]],
+                       name="bottleneck_network")
+
+
+def new_domain_head(units: int = 256, seed: int = 0) -> keras.Sequential:
+    """DANN's domain classifier: two ReLU layers of `units` and one logit (source 1, target 0).
+
+    Example:
+        >>> head = new_domain_head(256, seed=0)
+    """
+    init = keras.initializers.GlorotUniform
+    return keras.Sequential([
+        keras.layers.Dense(units, activation="relu", kernel_initializer=init(seed)),
+        keras.layers.Dense(units, activation="relu", kernel_initializer=init(seed + 1)),
+        keras.layers.Dense(1, kernel_initializer=init(seed + 2)),
+    ], name="domain_head")
+
+
 class AdaptedHead(keras.Model):
-    """The bottleneck head plus (for DANN) a domain head; `train_step` takes `((source_x, source_y), target_x)`.
+    """A two-output network plus (for DANN) a domain head; `train_step` takes `((source_x, source_y), target_x)`.
 
     Calling it gives class probabilities, so `fit(validation_data=(x, y))` and
     `evaluate` score the source task as usual.
 
     Args:
-        head: `bottleneck_head(classifier)`.
+        head: `bottleneck_head(classifier)` (on cached features) or `bottleneck_network(classifier)` (on images).
         adaptation: "dann", "coral", "mmd" or None (source only).
         loss_weight: the weight of the alignment (or domain) loss.
         domain_units: width of the DANN domain head's hidden layers.
         seed: seeds the domain head's initialisation.
+        domain_head: for DANN, a domain head to go on training (the one the head stage trained, so the backbone
+            stages do not start against a fresh one); default: `domain_head(domain_units, seed)`.
 
     Example:
         >>> adapted = AdaptedHead(bottleneck_head(classifier), "dann")
@@ -86,7 +128,7 @@ class AdaptedHead(keras.Model):
     """
 
     def __init__(self, head: keras.Model, adaptation: str | None, loss_weight: float = 1.0,
-                 domain_units: int = 256, seed: int = 0, **kwargs):
+                 domain_units: int = 256, seed: int = 0, domain_head: keras.Model | None = None, **kwargs):
         super().__init__(**kwargs)
         self.head = head
         self.adaptation = check_adaptation(adaptation)
@@ -96,12 +138,7 @@ class AdaptedHead(keras.Model):
         self.reversal = None
         if self.adaptation == "dann":
             self.reversal = GradientReversal(1.0, name="gradient_reversal")
-            init = keras.initializers.GlorotUniform
-            self.domain_head = keras.Sequential([
-                keras.layers.Dense(domain_units, activation="relu", kernel_initializer=init(seed)),
-                keras.layers.Dense(domain_units, activation="relu", kernel_initializer=init(seed + 1)),
-                keras.layers.Dense(1, kernel_initializer=init(seed + 2)),
-            ], name="domain_head")
+            self.domain_head = domain_head if domain_head is not None else new_domain_head(domain_units, seed)
 
     def call(self, features, training=False):
         return self.head(features, training=training)[1]
@@ -128,10 +165,13 @@ class AdaptedHead(keras.Model):
         (source_x, source_y), target_x = data
         with tf.GradientTape() as tape:
             source_bottleneck, source_pred = self.head(source_x, training=True)
-            target_bottleneck, _ = self.head(target_x, training=True)
             classification = self.compute_loss(x=source_x, y=source_y, y_pred=source_pred, training=True)
-            alignment = self.alignment_loss(source_bottleneck, target_bottleneck)
-            loss = classification + self.loss_weight * alignment
+            if self.adaptation is None:  # source only: the target batch is not read (no pass through the backbone)
+                alignment = tf.constant(0.0, classification.dtype)
+            else:
+                target_bottleneck, _ = self.head(target_x, training=True)
+                alignment = tf.cast(self.alignment_loss(source_bottleneck, target_bottleneck), classification.dtype)
+            loss = self.optimizer.scale_loss(classification + self.loss_weight * alignment)
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self._loss_tracker.update_state(classification)  # "loss" stays the classification loss, as val_loss is

@@ -29,6 +29,7 @@ def run_plan(
     initial_epoch: int = 0,
     before_fit: Callable[[StagedUnfreeze], Sequence[keras.callbacks.Callback]] | None = None,
     precise_batchnorm: bool | None = None,
+    classifier: keras.Model | None = None,
 ) -> StagedUnfreeze:
     """Runs a stage plan on a compiled model with one `model.fit` call.
 
@@ -49,6 +50,8 @@ def run_plan(
         precise_batchnorm: recompute the statistics of BatchNorm layers that
             train before each validation and at the end (`PreciseBatchNorm`);
             default: whenever BatchNorm trains (`freeze_batchnorm=False`).
+        classifier: the classifier inside `model` when `model` is a training
+            wrapper around it (see `StagedUnfreeze`); default: `model` itself.
 
     Returns:
         The `StagedUnfreeze` callback, with `stage_history` and `kept_stage`.
@@ -61,7 +64,7 @@ def run_plan(
     if val_ds is None and monitor.startswith("val_"):
         monitor = monitor[4:]
     staged = StagedUnfreeze(stages, blocks=blocks, monitor=monitor, freeze_batchnorm=freeze_batchnorm,
-                            verbose=verbose, previous_best=previous_best)
+                            verbose=verbose, previous_best=previous_best, classifier=classifier)
     after = list(before_fit(staged)) if before_fit is not None else []
     if precise_batchnorm if precise_batchnorm is not None else not freeze_batchnorm:
         after.insert(0, PreciseBatchNorm(train_ds))

@@ -53,6 +53,10 @@ class StagedUnfreeze(keras.callbacks.Callback):
         previous_best: `(stage name, best monitored value)` of a stage run
             before this plan (on cached features): if no stage of the plan
             beats it, its weights (the model's at the start) are kept.
+        classifier: the model whose layers the stages make trainable, when the
+            fitted model is a training wrapper around it (domain adaptation's
+            `AdaptedHead` over images); default: the fitted model itself. The
+            wrapper's own layers (a domain head) are left as they are: they train.
 
     Attributes:
         stage_history: one dict per stage run: name, first epoch, epochs run,
@@ -82,8 +86,10 @@ class StagedUnfreeze(keras.callbacks.Callback):
         verbose: int = 1,
         optimizer_factory: Callable[[Stage, int | None, Mapping], keras.optimizers.Optimizer] = make_optimizer,
         previous_best: tuple[str, float] | None = None,
+        classifier: keras.Model | None = None,
     ):
         super().__init__()
+        self.classifier = classifier
         self.stages = resolve_stages(list(stages), pretrained=True)
         self.blocks = list(blocks) if blocks is not None else None
         self.monitor = monitor
@@ -109,6 +115,11 @@ class StagedUnfreeze(keras.callbacks.Callback):
         return sum(int(stage.epochs) for stage in self.stages)
 
     @property
+    def trained_model(self) -> keras.Model:
+        """The model whose backbone blocks and head the stages set trainable (`classifier`, else the fitted model)."""
+        return self.classifier if self.classifier is not None else self.model
+
+    @property
     def current_stage(self) -> Stage | None:
         """The running (or next) stage; None once the plan is done."""
         return self.stages[self._index] if self._index < len(self.stages) else None
@@ -121,7 +132,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.blocks is None:
-            self.blocks = model_blocks(self.model)
+            self.blocks = model_blocks(self.trained_model)
         self.enable_lora_adapters()
         if self.previous_best is not None and self.previous_best[1] is not None:
             self.stage_monitor.set_previous_best(*self.previous_best)
@@ -223,7 +234,7 @@ class StagedUnfreeze(keras.callbacks.Callback):
             >>> plan.enable_lora_adapters()  # before the weights are remembered
         """
         if self.blocks is None:
-            self.blocks = model_blocks(self.model)
+            self.blocks = model_blocks(self.trained_model)
         for stage in self.stages:
             if stage.parameters == "lora" and stage.trains_backbone:
                 layers = [layer for block in select_blocks(self.blocks, stage.train_blocks) for layer in block.layers]
@@ -313,17 +324,18 @@ class StagedUnfreeze(keras.callbacks.Callback):
         trained = select_blocks(self.blocks, stage.train_blocks)
         in_blocks = {id(layer) for block in self.blocks for layer in block.layers}
         trained_ids = {id(layer) for block in trained for layer in block.layers}
-        backbone = get_backbone_layer(self.model)
+        model = self.trained_model
+        backbone = get_backbone_layer(model)
         if backbone is not None:
             backbone.trainable = bool(trained)
-        for layer in self.model.layers:
+        for layer in model.layers:
             if layer is not backbone and id(layer) not in in_blocks:
                 layer.trainable = True  # the head
         for block in self.blocks:
             for layer in block.layers:
                 layer.trainable = id(layer) in trained_ids
         if self.freeze_batchnorm:
-            for layer in batchnorm_layers(backbone or self.model):
+            for layer in batchnorm_layers(backbone or model):
                 if backbone is not None or id(layer) in in_blocks:
                     layer.trainable = False
         if stage.parameters != "all" and trained:

@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("--fine-tune-steps", type=int, default=20, help="gradient steps per fine-tuning episode")
     parser.add_argument("--meta-episodes", type=int, default=100, help="meta-training episodes per data set")
     parser.add_argument("--meta-learning-rate", type=float, default=3e-5, help="meta-training Adam rate")
+    parser.add_argument("--block-episodes", type=int, default=200,
+                        help="base-class 1-shot episodes that choose the feature block (choose_block)")
     args = parser.parse_args()
     smoke = smoke_requested(args.smoke)
     quiet_tensorflow()
@@ -85,26 +87,35 @@ def main() -> int:
     weights = str(keras_transfer.mobilenet_v1_imagenet_weights())
     report, gains, proto_vs = {}, [], []
     for name, (base, novel) in datasets(smoke, base_per_class, novel_per_class).items():
-        imagenet = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
         started = time.perf_counter()
-        meta = meta_train(base, backbone="mobilenet", weights=weights, image_size=size, distance="euclidean",
-                          n_way=5, k_shot=5, queries=5 if smoke else 10,
-                          stages=[MetaStage("all", episodes=meta_episodes, train_blocks="all",
-                                            learning_rate=args.meta_learning_rate)],
-                          output_dir=tempfile.mkdtemp(prefix=f"meta-{name}-"), seed=0)
-        meta_seconds = time.perf_counter() - started
-        final_loss = meta.method_record["meta_training"]["final_loss"]
-        print(f"\n{name}: meta-trained {meta_episodes} episodes (all blocks, euclidean) on classes "
-              f"{list(BASE)} in {meta_seconds:.0f} s, last-20 loss {final_loss:.3f}", flush=True)
-        backbones = {"imagenet": imagenet, "meta_trained": meta.model}
+        choice = keras_transfer.choose_block(base, backbone="mobilenet", weights=weights, image_size=size, k_shot=1,
+                                             queries=queries, episodes=20 if smoke else args.block_episodes, seed=0)
+        print(f"\n{name}: {choice} ({time.perf_counter() - started:.0f} s, base classes {list(BASE)})", flush=True)
+        report[f"{name}/block_choice"] = {block: score.to_dict() for block, score in choice.scores.items()}
+        backbones = {"imagenet": keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights,
+                                                            image_size=size)}
+        for label, backbone in (("meta_trained", "mobilenet"), (f"{choice.block}_meta", choice.backbone)):
+            started = time.perf_counter()
+            meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean",
+                              n_way=5, k_shot=5, queries=5 if smoke else 10,
+                              stages=[MetaStage("all", episodes=meta_episodes, train_blocks="all",
+                                                learning_rate=args.meta_learning_rate)],
+                              output_dir=tempfile.mkdtemp(prefix=f"meta-{name}-"), seed=0)
+            final_loss = meta.method_record["meta_training"]["final_loss"]
+            print(f"{name}: {label}: meta-trained {meta_episodes} episodes (all blocks, euclidean) on classes "
+                  f"{list(BASE)} in {time.perf_counter() - started:.0f} s, last-20 loss {final_loss:.3f}", flush=True)
+            backbones[label] = meta.model
+            if label == "meta_trained":
+                backbones[choice.block] = keras_transfer.build_model(choice.backbone, len(NOVEL), weights=weights,
+                                                                     image_size=size)
         embedded = {label: embed_images(model, novel[0]) for label, model in backbones.items()}
         print(f"{'shot':>4} {'backbone':>12} {'method':>12} {'episodes':>8} {'accuracy':>16} {'ms/episode':>10}")
         for shot in shots:
             tasks = keras_transfer.episodes(novel, n_way=5, k_shot=shot, queries=queries, episodes=episodes_count,
                                             seed=shot)
             for label, model in backbones.items():
-                methods = (("prototypes", "linear_probe", "fine_tune") if label == "imagenet" and shot <= 5
-                           else ("prototypes", "linear_probe"))
+                methods = (("prototypes", "linear_probe", "fine_tune") if label in ("imagenet", choice.block)
+                           and shot <= 5 else ("prototypes", "linear_probe"))
                 scores = evaluate_episodes(model, novel, tasks, methods=methods, features=embedded[label],
                                            probe_episodes=probe_count, fine_tune_episodes=fine_tune_count,
                                            fine_tune_steps=fine_tune_steps)
@@ -113,17 +124,18 @@ def main() -> int:
                     print(f"{shot:>4} {label:>12} {method:>12} {len(score.accuracies):>8} "
                           f"{100 * score.mean:>8.1f} +- {100 * score.ci95:>4.1f} {milliseconds:>10.1f}", flush=True)
                     report[f"{name}/{shot}shot/{label}/{method}"] = score.to_dict()
-                if label == "imagenet" and shot == 1:  # paired: prototypes on exactly the other method's episodes
+                if label in ("imagenet", choice.block) and shot == 1:  # paired: the other method's episodes
                     for other in ("linear_probe", "fine_tune"):
                         theirs = scores[other].accuracies
                         mean, half = confidence_interval(scores["prototypes"].accuracies[:len(theirs)] - theirs)
                         print(f"     1-shot prototypes - {other} on the same {len(theirs)} episodes: "
                               f"{100 * mean:+.1f} +- {100 * half:.1f} points", flush=True)
-                        proto_vs.append((name, other, mean))
+                        proto_vs.append((f"{name}_{'whole' if label == 'imagenet' else 'chosen_block'}", other, mean))
             if shot == 1:
-                gain = report[f"{name}/1shot/meta_trained/prototypes"]["mean"] - \
-                    report[f"{name}/1shot/imagenet/prototypes"]["mean"]
-                gains.append((name, gain))
+                for plain, meta_label in (("imagenet", "meta_trained"), (choice.block, f"{choice.block}_meta")):
+                    gain = report[f"{name}/1shot/{meta_label}/prototypes"]["mean"] - \
+                        report[f"{name}/1shot/{plain}/prototypes"]["mean"]
+                    gains.append((f"{name}_{'whole' if plain == 'imagenet' else 'chosen_block'}", gain))
     print("\nJSON " + json.dumps(report))
     for name, other, difference in proto_vs:
         print_ratio(f"few_shot_{name}_1shot_prototypes_minus_{other}_points", 100 * difference, "> 0",

@@ -34,9 +34,11 @@ from keras_transfer.distributed.launch import supervise  # noqa: E402
 from keras_transfer.evaluation.evaluate import Evaluation, compute_metrics, evaluate, transfer_warnings  # noqa: E402
 from keras_transfer.evaluation.report import write_report  # noqa: E402
 from keras_transfer.fewshot import (  # noqa: E402
+    BlockChoice,
     MetaStage,
     PrototypeHead,
     add_classes,
+    choose_block,
     episodes,
     evaluate_episodes,
     few_shot,
@@ -110,6 +112,8 @@ __all__ = [
     "MetaStage",
     "PrototypeHead",
     "add_classes",
+    "BlockChoice",
+    "choose_block",
     "episodes",
     "evaluate_episodes",
     "few_shot",

@@ -7,9 +7,11 @@
 - `sampling`: `episodes()`, seeded class-balanced N-way K-shot tasks;
 - `episodic_evaluation`: prototypes, linear probe and fine-tuning on the same episodes, mean and 95% CI;
 - `meta_training`: `meta_train()`, episodic prototypical training of a backbone on base classes;
+- `block_choice`: `choose_block()`, which block's features make the best prototypes, judged on base classes;
 - `trainable`: which backbone blocks train while a few-shot model adapts.
 """
 
+from keras_transfer.fewshot.block_choice import BlockChoice, choose_block
 from keras_transfer.fewshot.build import few_shot
 from keras_transfer.fewshot.episodic_evaluation import (
     EpisodeFineTuner,
@@ -25,7 +27,7 @@ from keras_transfer.fewshot.prototype_head import PrototypeHead, class_means, em
 from keras_transfer.fewshot.sampling import Episode, episodes
 
 __all__ = [
-    "Episode", "EpisodeFineTuner", "EpisodicScore", "MetaStage", "PrototypeHead", "Prototypes", "add_classes",
-    "class_means", "confidence_interval", "embed_images", "embedding_model", "episodes", "evaluate_episodes",
+    "BlockChoice", "Episode", "EpisodeFineTuner", "EpisodicScore", "MetaStage", "PrototypeHead", "Prototypes",
+    "add_classes", "choose_block", "class_means", "confidence_interval", "embed_images", "embedding_model", "episodes", "evaluate_episodes",
     "few_shot", "meta_train", "prototype_logits",
 ]

@@ -29,7 +29,8 @@ def record_backbone(spec: BackboneSpec, output_dir: str | os.PathLike | None) ->
         output_dir: the run's folder (None: a custom backbone cannot be saved).
 
     Returns:
-        The registry name; for a custom backbone `{"custom": path, "name", "preprocessing", "blocks"}`, or
+        The registry name (`"mobilenet:block9"` when truncated); for a custom backbone `{"custom": path, "name",
+        "preprocessing", "blocks"}` (and `"output_block"` when truncated), or
         `"<custom:NAME>"` when it cannot be saved.
 
     Example:
@@ -48,7 +49,10 @@ def record_backbone(spec: BackboneSpec, output_dir: str | os.PathLike | None) ->
         path = str(local.absolute())
     spec.user_model.save(path)
     blocks = {block.name: block.layer_names for block in spec.blocks(spec.user_model)}
-    return {"custom": path, "name": spec.name, "preprocessing": spec.preprocessing, "blocks": blocks}
+    record = {"custom": path, "name": spec.name, "preprocessing": spec.preprocessing, "blocks": blocks}
+    if spec.output_block:
+        record["output_block"] = spec.output_block
+    return record
 
 
 def resolve_recorded_backbone(backbone: Any) -> BackboneSpec:
@@ -71,5 +75,6 @@ def resolve_recorded_backbone(backbone: Any) -> BackboneSpec:
     path = Path(str(backbone.get("custom", "")))
     if not path.is_file():
         raise ValueError(f"The config's custom backbone file {path} does not exist: restore it, or pass backbone=.")
-    return custom_backbone(load_model(path), preprocessing=backbone.get("preprocessing", "none"),
+    spec = custom_backbone(load_model(path), preprocessing=backbone.get("preprocessing", "none"),
                            blocks=backbone.get("blocks"), name=backbone.get("name"))
+    return spec.truncated(backbone["output_block"]) if backbone.get("output_block") else spec

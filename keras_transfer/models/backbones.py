@@ -8,9 +8,11 @@ staged unfreezing.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +26,10 @@ from keras_transfer.models.preprocessing import PREPROCESSING_MODES, BackbonePre
 # last one. Layers before the first block form "stem", layers after the last
 # "end" block form "top".
 BlockRule = Callable[[Sequence[keras.layers.Layer]], list]
+# `"mobilenet:block9"` names MobileNet up to the end of its block9 (see `BackboneSpec.truncated`); Keras model
+# names cannot hold ":", so models built from it are named `"mobilenet_to_block9..."`.
+BLOCK_SEPARATOR = ":"
+MODEL_NAME_SEPARATOR = "_to_"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class BackboneSpec:
         block_mode: `"start"` or `"end"` (see `BlockRule`).
         preprocess_input: the Keras module's own `preprocess_input`, which the
             baked-in preprocessing reproduces (used by the tests and docs).
+        output_block: the block whose output the backbone ends at (None: the
+            whole network); see `truncated`.
     """
 
     name: str
@@ -66,9 +74,84 @@ class BackboneSpec:
     preprocess_input: Callable | None = None
     keras_name: str = ""
     user_model: keras.Model | None = field(default=None, compare=False, repr=False)
+    output_block: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        """The name as Keras model and scope names allow it (`"mobilenet_to_block9"` for `"mobilenet:block9"`)."""
+        return self.name.replace(BLOCK_SEPARATOR, MODEL_NAME_SEPARATOR)
+
+    def truncated(self, block: str) -> BackboneSpec:
+        """This backbone up to the end of `block`: its earlier, more general features (Yosinski et al. 2014).
+
+        A network's last blocks specialise in the task it was trained on; when a new task looks unlike it (digits
+        for an ImageNet network, small images), a middle block's features often transfer better. The truncated
+        backbone loads the same weights (the whole network is built, then cut), keeps the same preprocessing,
+        and its blocks are the blocks up to `block`, so staged unfreezing works as usual. Its name,
+        `"<name>:<block>"`, is what `build_and_fit(backbone=...)` and configs take.
+
+        Args:
+            block: a block name of `blocks()` (MobileNet: `"block1"`..`"block13"`; VGG16: `"block1"`..`"block5"`).
+
+        Returns:
+            A new `BackboneSpec`; an unknown block is reported when the backbone is built (it needs the layers).
+
+        Example:
+            >>> get_backbone("mobilenet").truncated("block9").name
+            'mobilenet:block9'
+        """
+        if not block or BLOCK_SEPARATOR in block:
+            raise ValueError(f"A block name is needed to truncate {self.name!r} (e.g. 'block9'), got {block!r}.")
+        base = self.name.split(BLOCK_SEPARATOR, 1)[0]
+        return dataclasses.replace(self, name=f"{base}{BLOCK_SEPARATOR}{block}", output_block=block)
 
     def build(self, image_size: int | tuple[int, int], weights: str | None) -> keras.Model:
-        """Builds the backbone (no top) for `image_size`, with `weights`."""
+        """Builds the backbone (no top) for `image_size`, with `weights` (cut at `output_block` if set).
+
+        A truncated backbone takes a weights file of the whole network (a `keras.applications` file) or of the
+        truncated one (saved from a truncated run, as `meta_train` does).
+        """
+        if not self.output_block:
+            return self._build_whole(image_size, weights)
+        if weights in (None, "imagenet") or self.user_model is not None:
+            return self._cut(self._build_whole(image_size, weights))
+        self._check_weights_file(weights)
+        whole = self._build_whole(image_size, None)
+        cut = self._cut(whole)
+        try:
+            with warnings.catch_warnings():  # a truncated network's file warns of each layer it lacks, then fails
+                warnings.simplefilter("ignore")
+                whole.load_weights(weights)
+        except Exception as whole_error:  # Keras raises ValueError or KeyError by format: try the cut network
+            try:
+                cut.load_weights(weights)
+            except Exception as cut_error:
+                reasons = [str(error).splitlines()[0][:160] for error in (whole_error, cut_error)]
+                raise ValueError(f"{weights!r} holds weights of neither {self.keras_name} ({reasons[0]}) nor of "
+                                 f"{self.name} ({reasons[1]}): pass a weights file of one of them.") from cut_error
+        return cut
+
+    def _cut(self, model: keras.Model) -> keras.Model:
+        """`model` up to the last layer of `output_block`, sharing its layers (and weights)."""
+        blocks = {block.name: block for block in self.blocks(model)}
+        if self.output_block not in blocks:
+            raise ValueError(f"{self.keras_name or self.name} has no block {self.output_block!r} to end at: its "
+                             f"blocks are {list(blocks)}.")
+        output = blocks[self.output_block].layers[-1].output
+        if len(output.shape) != 4:
+            raise ValueError(f"Block {self.output_block!r} of {self.keras_name or self.name} does not end in a "
+                             f"feature map (its output has shape {tuple(output.shape)}): choose an earlier block.")
+        return keras.Model(model.inputs, output, name=model.name)
+
+    def _check_weights_file(self, weights: str | None) -> None:
+        if weights not in (None, "imagenet") and not os.path.exists(str(weights)):
+            raise FileNotFoundError(
+                f"weights file {weights!r} does not exist: pass weights='imagenet' to download "
+                "Keras' ImageNet weights, weights=None to train from scratch, or the path of a "
+                f"{self.keras_name} weights file (include_top=False)."
+            )
+
+    def _build_whole(self, image_size: int | tuple[int, int], weights: str | None) -> keras.Model:
         height, width = size_pair(image_size)
         if self.user_model is not None:
             # The user's model carries its own weights; from scratch means the same architecture freshly
@@ -83,12 +166,7 @@ class BackboneSpec:
                 f"{self.min_size}x{self.min_size}: pass image_size={self.min_size} or larger "
                 f"(its pretrained default is {self.default_size})."
             )
-        if weights not in (None, "imagenet") and not os.path.exists(str(weights)):
-            raise FileNotFoundError(
-                f"weights file {weights!r} does not exist: pass weights='imagenet' to download "
-                "Keras' ImageNet weights, weights=None to train from scratch, or the path of a "
-                f"{self.keras_name} weights file (include_top=False)."
-            )
+        self._check_weights_file(weights)
         try:
             return self.constructor(
                 include_top=False, weights=weights, input_shape=(height, width, 3)
@@ -297,10 +375,11 @@ def list_backbones() -> list[str]:
 
 
 def get_backbone(name: str) -> BackboneSpec:
-    """Looks a backbone up by name, ignoring case, `-` and `_`.
+    """Looks a backbone up by name, ignoring case, `-` and `_`; `"name:block"` ends it at a block.
 
     Args:
-        name: e.g. `"EfficientNetV2B0"`, `"efficientnet_v2_b0"` or `"resnet50"`.
+        name: e.g. `"EfficientNetV2B0"`, `"efficientnet_v2_b0"` or `"resnet50"`; `"mobilenet:block9"` is
+            MobileNet up to the end of its block9 (`BackboneSpec.truncated`).
 
     Returns:
         The registry's `BackboneSpec`.
@@ -312,7 +391,10 @@ def get_backbone(name: str) -> BackboneSpec:
         >>> get_backbone("MobileNetV2").default_size
         224
     """
-    key = re.sub(r"[-_\s]", "", str(name)).lower()
+    name, separator, block = str(name).partition(BLOCK_SEPARATOR)
+    if separator:
+        return get_backbone(name).truncated(block.strip())
+    key = re.sub(r"[-_\s]", "", name).lower()
     if key in REGISTRY:
         return REGISTRY[key]
     close = difflib.get_close_matches(key, REGISTRY, n=3, cutoff=0.5)
@@ -321,6 +403,18 @@ def get_backbone(name: str) -> BackboneSpec:
         f"Unknown backbone {name!r}.{hint} keras_transfer.list_backbones() lists all "
         f"{len(REGISTRY)}; a keras.Model is accepted too (see custom_backbone)."
     )
+
+
+def registry_spec_of_model(model_name: str) -> BackboneSpec | None:
+    """The registry backbone a model named from `BackboneSpec.model_name` was built from, or None.
+
+    Example:
+        >>> registry_spec_of_model("mobilenet_to_block9").name
+        'mobilenet:block9'
+    """
+    base, separator, block = model_name.partition(MODEL_NAME_SEPARATOR)
+    spec = REGISTRY.get(base)
+    return spec.truncated(block) if spec is not None and separator and block else spec
 
 
 def custom_backbone(

@@ -8,10 +8,10 @@ from pathlib import Path
 import keras
 
 from keras_transfer.models.backbones import (
-    REGISTRY,
     BackboneSpec,
     Block,
     generic_block_rule,
+    registry_spec_of_model,
     resolve_backbone,
     segment_layers,
     size_pair,
@@ -55,7 +55,9 @@ def build_model(
 
     Returns:
         An uncompiled `keras.Model` named `"<backbone>_classifier"`; its
-        backbone is the layer named `"backbone"`.
+        backbone is the layer named `"backbone"`. A truncated backbone
+        (`"mobilenet:block9"`) ends at its block; the model is then named
+        `"mobilenet_to_block9_classifier"`.
 
     Example:
         >>> model = build_model("mobilenetv2", num_classes=5, weights=None, image_size=64)
@@ -94,7 +96,7 @@ def build_model(
     units, activation = output_units(num_classes, multi_label)
     # float32 outputs keep the softmax and the loss exact under mixed precision.
     outputs = keras.layers.Dense(units, activation=activation, dtype="float32", name="predictions")(x)
-    return keras.Model(inputs, outputs, name=f"{spec.name}_classifier")
+    return keras.Model(inputs, outputs, name=f"{spec.model_name}_classifier")
 
 
 def output_units(num_classes: int, multi_label: bool) -> tuple[int, str]:
@@ -129,7 +131,7 @@ def model_blocks(model: keras.Model, spec: BackboneSpec | None = None) -> list[B
     """
     base = get_backbone_layer(model) or model
     if spec is None:
-        spec = REGISTRY.get(model.name.removesuffix("_classifier"))
+        spec = registry_spec_of_model(model.name.removesuffix("_classifier"))
     if spec is not None:
         return spec.blocks(base)
     return segment_layers(base.layers, generic_block_rule(base.layers))

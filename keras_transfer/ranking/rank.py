@@ -368,4 +368,4 @@ def imagenet_classifier(spec, weights: str = "imagenet") -> keras.Model:
     inputs = keras.Input((size, size, 3))
     network = spec.constructor(include_top=True, weights=weights, input_shape=(size, size, 3))
     outputs = network(spec.preprocessing_layer()(inputs))
-    return keras.Model(inputs, outputs, name=f"{spec.name}_imagenet")
+    return keras.Model(inputs, outputs, name=f"{spec.model_name}_imagenet")

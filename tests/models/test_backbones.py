@@ -124,3 +124,40 @@ def test_segment_layers_end_mode_puts_trailing_layers_in_top():
     layers = list("abcdef")
     blocks = backbones.segment_layers(layers, [None, "x", None, "y", None, None], mode="end")
     assert [(b.name, b.layers) for b in blocks] == [("x", ("a", "b")), ("y", ("c", "d")), ("top", ("e", "f"))]
+
+
+def test_a_truncated_backbone_ends_at_its_block_with_the_same_weights_and_its_blocks_up_to_there(tmp_path):
+    spec = get_backbone("MobileNet:block9")
+    assert spec.name == "mobilenet:block9" and spec.output_block == "block9"
+    assert get_backbone("mobilenet").truncated("block9") == spec
+    whole = get_backbone("mobilenet").build(64, weights=None)
+    weights = tmp_path / "mobilenet.weights.h5"
+    whole.save_weights(weights)
+    cut = spec.build(64, weights=str(weights))
+    assert cut.output_shape == (None, 4, 4, 512)
+    assert [block.name for block in spec.blocks(cut)][-1] == "block9"
+    inner = keras.Model(whole.inputs, whole.get_layer("conv_pw_9_relu").output)
+    pixels = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(cut(pixels)), np.asarray(inner(pixels)), atol=1e-5)
+    cut.save_weights(tmp_path / "cut.weights.h5")  # the truncated network's own file (as meta_train saves it)
+    again = spec.build(64, weights=str(tmp_path / "cut.weights.h5"))
+    np.testing.assert_allclose(np.asarray(again(pixels)), np.asarray(inner(pixels)), atol=1e-5)
+    with pytest.raises(ValueError, match="holds weights of neither VGG16 .* nor of vgg16:block4"):
+        get_backbone("vgg16:block4").build(32, weights=str(tmp_path / "cut.weights.h5"))
+    model = build_model("mobilenet:block9", 3, weights=None, image_size=64)
+    assert model.name == "mobilenet_to_block9_classifier"
+    from keras_transfer.models.classifier import model_blocks
+
+    assert [block.name for block in model_blocks(model)][-1] == "block9"
+    keras.backend.clear_session()
+
+
+def test_a_truncated_backbone_names_the_blocks_it_has_when_the_block_is_unknown():
+    with pytest.raises(ValueError, match=r"no block 'block99'.*'block5'"):
+        get_backbone("vgg16:block99").build(32, weights=None)
+    with pytest.raises(ValueError, match="A block name is needed"):
+        get_backbone("vgg16:")
+    truncated = custom_backbone(keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="conv_a"),
+                                                  keras.layers.Conv2D(2, 3, name="conv_b")]),
+                                blocks=["conv_a", "conv_b"], name="two").truncated("conv_a")
+    assert truncated.name == "two:conv_a" and truncated.build(8, weights="given").output_shape == (None, 6, 6, 2)

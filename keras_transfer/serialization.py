@@ -59,6 +59,20 @@ def dumps(value: Any) -> str:
     return json.dumps(to_jsonable(value), indent=2, allow_nan=False)
 
 
+def is_remote(path: str | os.PathLike) -> bool:
+    """Whether `path` is a `scheme://` path (`gs://`, `s3://`, `ram://`, `file://`): written through `tf.io.gfile`.
+
+    The one rule every writer and reader of the package uses: `pathlib` cannot hold such a path (`gs://b`
+    becomes `gs:/b`), and a bucket has no atomic rename. `file://` paths take the same road: `tf.io.gfile`
+    reads and writes them as local files.
+
+    Example:
+        >>> is_remote("gs://bucket/run"), is_remote("runs/a")
+        (True, False)
+    """
+    return "://" in os.fspath(path)
+
+
 def write_json(path: str | os.PathLike, value: Any) -> Path:
     """Writes `value` as indented JSON, atomically (a reader never sees half a file); folders are created.
 
@@ -73,7 +87,7 @@ def write_json(path: str | os.PathLike, value: Any) -> Path:
         >>> write_json("runs/a/metrics.json", {"accuracy": np.float32(0.9)})
         PosixPath('runs/a/metrics.json')
     """
-    if "://" in os.fspath(path):  # a bucket (gs://...): written through tf.io.gfile in one write
+    if is_remote(path):  # a bucket (gs://...): written through tf.io.gfile in one write
         return _write_remote(os.fspath(path), dumps(value))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +118,7 @@ def write_settings(path: str | os.PathLike, value: Mapping[str, Any]) -> Path:
     Returns:
         The path.
     """
-    if "://" in os.fspath(path) or Path(path).suffix.lower() not in (".yaml", ".yml"):
+    if is_remote(path) or Path(path).suffix.lower() not in (".yaml", ".yml"):
         return write_json(path, value)
     path = Path(path)
     import yaml

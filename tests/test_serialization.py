@@ -1,12 +1,13 @@
 """One JSON helper and one settings reader for every file the package writes and reads."""
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from keras_transfer.serialization import read_settings, to_jsonable, write_json, write_settings
+from keras_transfer.serialization import is_remote, read_settings, to_jsonable, write_json, write_settings
 
 
 def test_numpy_paths_tuples_and_non_finite_numbers_become_plain_json():
@@ -33,3 +34,10 @@ def test_bad_settings_files_say_what_is_wrong(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ValueError, match="must hold a mapping of settings, not list"):
         read_settings(tmp_path / "list.yaml")
+
+
+def test_every_scheme_path_is_remote_and_file_urls_are_written_through_gfile(tmp_path):
+    assert is_remote("gs://bucket/run") and is_remote("ram://x") and is_remote(f"file://{tmp_path}/a.json")
+    assert not is_remote(tmp_path / "a.json") and not is_remote("runs/a")
+    write_json(f"file://{tmp_path}/sub/a.json", {"accuracy": 0.5})  # pathlib would make a folder "file:"
+    assert json.loads((tmp_path / "sub" / "a.json").read_text()) == {"accuracy": 0.5}

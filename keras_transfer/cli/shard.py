@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from keras_transfer.cli.options import data_argument, parse_image_size
+from keras_transfer.serialization import is_remote
 
 HELP = "write a data set as TFRecord shards (decoded and resized, or the file bytes) with a manifest"
 DESCRIPTION = ("Scans DATA (a folder, CSV or tfds:NAME), then writes OUT/shard-*.tfrecord, one .labels.npy per "
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from keras_transfer.data.shards import write_shards
 
-    data = args.data if "://" in args.data else data_argument(args.data)
+    data = args.data if is_remote(args.data) else data_argument(args.data)
     manifest = write_shards(data, args.out, image_size=parse_image_size(args.image_size), encoding=args.encoding,
                             shards=args.shards, seed=args.seed, overwrite=args.overwrite)
     print(f"Wrote {manifest.count} images of {len(manifest.class_names)} classes in {len(manifest.files)} "

@@ -28,6 +28,6 @@ from keras_transfer.fewshot.sampling import Episode, episodes
 
 __all__ = [
     "BlockChoice", "Episode", "EpisodeFineTuner", "EpisodicScore", "MetaStage", "PrototypeHead", "Prototypes",
-    "add_classes", "choose_block", "class_means", "confidence_interval", "embed_images", "embedding_model", "episodes", "evaluate_episodes",
-    "few_shot", "meta_train", "prototype_logits",
+    "add_classes", "choose_block", "class_means", "confidence_interval", "embed_images", "embedding_model",
+    "episodes", "evaluate_episodes", "few_shot", "meta_train", "prototype_logits",
 ]

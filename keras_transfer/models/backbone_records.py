@@ -17,6 +17,7 @@ from typing import Any
 
 from keras_transfer.models.backbones import BackboneSpec, custom_backbone, resolve_backbone
 from keras_transfer.models.classifier import load_model
+from keras_transfer.serialization import is_remote
 
 BACKBONE_FILE = "backbone.keras"
 
@@ -41,7 +42,7 @@ def record_backbone(spec: BackboneSpec, output_dir: str | os.PathLike | None) ->
         return spec.name
     if output_dir is None or not isinstance(spec.preprocessing, str):
         return f"<custom:{spec.name}>"
-    if "://" in str(output_dir):  # a bucket: Keras saves .keras files to gfile paths itself
+    if is_remote(output_dir):  # a bucket: Keras saves .keras files to gfile paths itself
         path = f"{str(output_dir).rstrip('/')}/{BACKBONE_FILE}"
     else:
         local = Path(output_dir) / BACKBONE_FILE

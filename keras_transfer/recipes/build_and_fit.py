@@ -47,7 +47,7 @@ from keras_transfer.ranking.rank import RankingTable, rank_spec
 from keras_transfer.recipes.config import DATA_OPTIONS, FitConfig, options_doc, signature
 from keras_transfer.recipes.context import RunContext
 from keras_transfer.recipes.result import FitResult
-from keras_transfer.serialization import read_settings
+from keras_transfer.serialization import is_remote, read_settings
 from keras_transfer.train import resolve_class_weight, resolve_stages
 from keras_transfer.train.callbacks.resume import join_path
 from keras_transfer.train.precision import resolve_precision
@@ -329,7 +329,7 @@ def make_result(context: RunContext, method: TransferMethod, outcomes: dict[str,
 
 def check_output_dir(output_dir: str | os.PathLike) -> Path | str:
     """Fails before training, not after it, when results cannot be written (a folder, or a gs:// path)."""
-    if "://" in os.fspath(output_dir):
+    if is_remote(output_dir):
         return check_remote_dir(os.fspath(output_dir))
     folder = Path(output_dir)
     try:

@@ -13,20 +13,17 @@ Example:
 
 from __future__ import annotations
 
-import os
 import posixpath
 import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
+from keras_transfer.serialization import is_remote
+
+__all__ = ["COMPLETE_FILE", "download_folder", "is_remote", "upload_folder"]
+
 COMPLETE_FILE = "EXPORT_COMPLETE"
-
-
-def is_remote(path: str | os.PathLike) -> bool:
-    """Whether `path` is a `scheme://` path other than `file://` (a bucket, `ram://`)."""
-    text = os.fspath(path)
-    return "://" in text and not text.startswith("file://")
 
 
 def upload_folder(local: Path, remote: str, overwrite: bool) -> list[str]:

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_transfer.serialization import is_remote
 from keras_transfer.train.callbacks.staged_unfreeze import StagedUnfreeze
 
 STATE_FILE = "state.json"
@@ -90,7 +91,7 @@ def load_kept_weights(folder: str | os.PathLike) -> dict[str, list | None]:
 
 def _atomic(target: str, write) -> None:
     """Writes `target` through a temporary name beside it, then renames it into place (any gfile path)."""
-    folder, name = posixpath.split(target) if "://" in target else os.path.split(target)
+    folder, name = posixpath.split(target) if is_remote(target) else os.path.split(target)
     stem, suffix = os.path.splitext(name)
     partial = join_path(folder, f".{stem}-{uuid.uuid4().hex[:8]}{suffix}")
     try:
@@ -104,7 +105,7 @@ def _atomic(target: str, write) -> None:
 def join_path(folder: str | os.PathLike, name: str) -> str:
     """`folder/name` for local paths and `scheme://` ones alike (`pathlib` would turn `gs://b` into `gs:/b`)."""
     folder = os.fspath(folder)
-    return posixpath.join(folder, name) if "://" in folder else os.path.join(folder, name)
+    return posixpath.join(folder, name) if is_remote(folder) else os.path.join(folder, name)
 
 
 def _npz_bytes(arrays) -> bytes:

@@ -21,7 +21,8 @@ OPTIONS = (
     (("support",), dict(metavar="SUPPORT", help="labelled support images: a folder with a sub-folder per class, "
                                                 "or a CSV")),
     (("export_dir",), dict(metavar="EXPORT", help="the export folder to write")),
-    (("--backbone",), dict(default="efficientnetv2b0", help="registry name of the backbone (default %(default)s)")),
+    (("--backbone",), dict(default="efficientnetv2b0", help="registry name of the backbone, or NAME:BLOCK to end it at "
+                                                             "a block (mobilenet:block9; default %(default)s)")),
     (("--weights",), dict(default="imagenet", help="imagenet or a weights file (default %(default)s)")),
     (("--distance",), dict(choices=("cosine", "euclidean"), default="cosine", help="default %(default)s")),
     (("--image-size",), dict(metavar="SIZE", help="input size (default: the backbone's)")),

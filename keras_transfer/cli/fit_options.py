@@ -75,7 +75,10 @@ def _json_object(text: str, flag: str) -> dict:
 
 
 def _candidates(text: str, flag: str) -> list:
-    """`mobilenet:imagenet,vgg16:PATH,mobilenet:none`, or a JSON list (inline or a .json file)."""
+    """`mobilenet:imagenet,vgg16:PATH,mobilenet:block9:imagenet`, or a JSON list (inline or a .json file).
+
+    A truncated backbone (`NAME:BLOCK`) always names its weights after it, as the third part.
+    """
     if text.strip().startswith("[") or text.strip().lower().endswith(".json"):
         value = values.json_value(text, flag)
         if not isinstance(value, list):
@@ -83,9 +86,13 @@ def _candidates(text: str, flag: str) -> list:
         return value
     candidates = []
     for item in values.parse_list(text):
-        backbone, _, weights = item.partition(":")
-        if not backbone:
-            raise ValueError(f"{flag}: each candidate is NAME[:WEIGHTS] (imagenet, none or a file), got {item!r}.")
+        parts = item.split(":")
+        if len(parts) == 3:  # NAME:BLOCK:WEIGHTS
+            parts = [f"{parts[0]}:{parts[1]}", parts[2]]
+        backbone, weights = parts[0], parts[1] if len(parts) == 2 else ""
+        if not backbone or len(parts) > 2:
+            raise ValueError(f"{flag}: each candidate is NAME[:WEIGHTS] or NAME:BLOCK:WEIGHTS (weights: imagenet, "
+                             f"none or a file), got {item!r}.")
         candidates.append([backbone, values.parse_weights(weights) if weights else "imagenet"])
     return candidates
 

@@ -40,3 +40,12 @@ def test_each_kind_reads_its_values_and_names_the_flag_when_it_cannot():
                                    ("--method-options", "[1]", "--method-options must be a JSON object")]:
         with pytest.raises(ValueError, match=message):
             config_arguments(build_parser().parse_args(["fit", "-o", "out", option, value]))
+
+
+def test_candidates_read_name_weights_pairs_and_truncated_backbones_with_their_weights():
+    args = build_parser().parse_args(["fit", "-o", "out", "--candidates",
+                                      "mobilenet:imagenet,vgg16:none,mobilenet:block9:imagenet,resnet50"])
+    assert config_arguments(args)["candidates"] == [["mobilenet", "imagenet"], ["vgg16", None],
+                                                    ["mobilenet:block9", "imagenet"], ["resnet50", "imagenet"]]
+    with pytest.raises(ValueError, match="NAME:BLOCK:WEIGHTS"):
+        config_arguments(build_parser().parse_args(["fit", "-o", "out", "--candidates", "a:b:c:d"]))

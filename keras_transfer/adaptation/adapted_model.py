@@ -6,11 +6,13 @@ and head are trained on them (`bottleneck_head`). The plan's stages that train
 backbone blocks then run on images, through the whole classifier
 (`bottleneck_network`), under the same alignment term. Each step takes
 `((source inputs, labels), target inputs)`: the classification loss on the
-source batch, plus an alignment term on the bottleneck features of both batches:
+source batch, plus an alignment term on the bottleneck features of both batches
+(or, for MCC, on the target predictions):
 
 - `"dann"`: a domain head after a `GradientReversal` layer, trained to tell
   source (1) from target (0); the reversed gradient makes the bottleneck fool it.
 - `"coral"`, `"mmd"`: `coral_loss` / `mmd_loss` between the two batches.
+- `"mcc"`: `mcc_loss`, the class confusion of the target batch's predictions.
 - `None`: source only, the same network and steps without the alignment term.
 
 The bottleneck and head layers are the classifier's own (shared), so training
@@ -26,10 +28,11 @@ import numpy as np
 import tensorflow as tf
 
 from keras_transfer.adaptation.alignment_losses import ALIGNMENT_LOSSES
+from keras_transfer.adaptation.class_confusion import mcc_loss
 from keras_transfer.adaptation.gradient_reversal import GradientReversal, reversal_schedule
 from keras_transfer.train.feature_cache import feature_layer
 
-ADAPTATIONS = ("dann", "coral", "mmd")
+ADAPTATIONS = ("dann", "coral", "mmd", "mcc")
 BOTTLENECK_LAYER = "head_hidden"
 
 
@@ -113,7 +116,7 @@ class AdaptedHead(keras.Model):
 
     Args:
         head: `bottleneck_head(classifier)` (on cached features) or `bottleneck_network(classifier)` (on images).
-        adaptation: "dann", "coral", "mmd" or None (source only).
+        adaptation: "dann", "coral", "mmd", "mcc" or None (source only).
         loss_weight: the weight of the alignment (or domain) loss.
         domain_units: width of the DANN domain head's hidden layers.
         seed: seeds the domain head's initialisation.
@@ -149,10 +152,13 @@ class AdaptedHead(keras.Model):
         if self.reversal is not None:
             self.reversal.set_weight(weight)
 
-    def alignment_loss(self, source_bottleneck, target_bottleneck, training: bool = True):
-        """The alignment term between the bottleneck features of a source and a target batch (0 for source only)."""
+    def alignment_loss(self, source_bottleneck, target_bottleneck, training: bool = True, target_predictions=None):
+        """The alignment term between the bottleneck features of a source and a target batch (0 for source only);
+        MCC reads the target batch's predictions instead."""
         if self.adaptation is None:
             return tf.constant(0.0)
+        if self.adaptation == "mcc":
+            return tf.cast(self.warmup_weight, target_predictions.dtype) * mcc_loss(target_predictions)
         if self.adaptation == "dann":
             both = tf.concat([source_bottleneck, target_bottleneck], axis=0)
             logits = self.domain_head(self.reversal(both), training=training)
@@ -169,8 +175,9 @@ class AdaptedHead(keras.Model):
             if self.adaptation is None:  # source only: the target batch is not read (no pass through the backbone)
                 alignment = tf.constant(0.0, classification.dtype)
             else:
-                target_bottleneck, _ = self.head(target_x, training=True)
-                alignment = tf.cast(self.alignment_loss(source_bottleneck, target_bottleneck), classification.dtype)
+                target_bottleneck, target_pred = self.head(target_x, training=True)
+                alignment = tf.cast(self.alignment_loss(source_bottleneck, target_bottleneck,
+                                                        target_predictions=target_pred), classification.dtype)
             loss = self.optimizer.scale_loss(classification + self.loss_weight * alignment)
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)

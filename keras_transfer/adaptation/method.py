@@ -1,6 +1,6 @@
 """`DomainAdaptation`: labelled source images plus unlabeled target images, and an honest word on whether it helped.
 
-`build_and_fit(data, target_data=..., adaptation="dann" | "coral" | "mmd")`
+`build_and_fit(data, target_data=..., adaptation="dann" | "coral" | "mmd" | "mcc")`
 runs this method. It trains two classifiers of the same shape (backbone ->
 pool -> bottleneck -> head), with the same seed and steps: one with the
 alignment term (`AdaptedHead`), one without (source only, the honest
@@ -78,7 +78,7 @@ class DomainAdaptation(TransferMethod):
     def check(self, context) -> None:
         super().check(context)
         if check_adaptation(context.config.get("adaptation")) is None:
-            raise ValueError("Method 'domain_adaptation' needs adaptation=: 'dann', 'coral' or 'mmd'.")
+            raise ValueError("Method 'domain_adaptation' needs adaptation=: 'dann', 'coral', 'mmd' or 'mcc'.")
         if context.train_spec.multi_label:
             raise ValueError("Domain adaptation supports single-label classification only; this data is "
                              "multi-label.")
@@ -292,8 +292,8 @@ def adaptation_config(config):
     adaptation = check_adaptation(training.adaptation)
     if adaptation is None:
         if config.data.target_data is not None and method != DomainAdaptation.name:
-            raise ValueError("target_data= is read by domain adaptation: give adaptation='dann', 'coral' or 'mmd' "
-                             "with it.")
+            raise ValueError("target_data= is read by domain adaptation: give adaptation='dann', 'coral', 'mmd' or "
+                             "'mcc' with it.")
         return config
     if method == "fine_tune":
         return config.replace(method=DomainAdaptation.name)

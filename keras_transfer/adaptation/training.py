@@ -57,7 +57,7 @@ def fit_adapted_head(
         classifier: a `build_model` classifier with `hidden_units` (the bottleneck).
         source: `(pooled features, labels in the model's format)` of the labelled source.
         target_features: pooled features of the unlabeled target images.
-        adaptation: "dann", "coral", "mmd", or None for source only.
+        adaptation: "dann", "coral", "mmd", "mcc", or None for source only.
         loss, metrics: the classification loss and fresh metrics.
         validation: source validation `(features, labels)`, scored after each epoch (monitored, not used to stop).
         epochs: passes over the source.
@@ -117,7 +117,7 @@ def fit_adapted_stages(
         source: batched `(pixels, labels)` of the labelled source (shuffled, augmented: the run's training data);
             an epoch is one pass over it.
         target: batched pixels of the unlabeled target (repeated here as needed).
-        adaptation: "dann", "coral", "mmd", or None for source only.
+        adaptation: "dann", "coral", "mmd", "mcc", or None for source only.
         loss, metrics: the classification loss and fresh metrics.
         validation: batched source validation `(pixels, labels)`, which each stage's early stopping watches.
         monitor: the metric watched (`val_` dropped without validation data).

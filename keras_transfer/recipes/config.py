@@ -204,8 +204,8 @@ class TrainingConfig(_Group):
                                   "'scratch'; the better model is kept, with a warning",
                              cli="list", default_factory=list)
     adaptation: str | None = option(None, "domain adaptation with target_data=: 'dann' (gradient reversal), "
-                                          "'coral' or 'mmd' (feature alignment); runs method "
-                                          "'domain_adaptation'", cli="text")
+                                          "'coral' or 'mmd' (feature alignment), 'mcc' (minimum class "
+                                          "confusion); runs method 'domain_adaptation'", cli="text")
 
     def normalize(self) -> None:
         if isinstance(self.stages, (Stage, Mapping)):

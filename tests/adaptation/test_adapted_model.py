@@ -39,17 +39,17 @@ def shifted_pair(count=512):
     return source, source_labels, target, target_labels
 
 
-def test_mmd_alignment_beats_source_only_on_a_shifted_pair():
+def test_mmd_alignment_and_minimum_class_confusion_beat_source_only_on_a_shifted_pair():
     source, labels, target, target_labels = shifted_pair()
     accuracies = {}
-    for adaptation in (None, "mmd"):
+    for adaptation in (None, "mmd", "mcc"):
         classifier = feature_classifier()
         record = fit_adapted_head(classifier, (source, keras.utils.to_categorical(labels, 2)), target, adaptation,
                                   loss="categorical_crossentropy", metrics=["accuracy"], epochs=4,
                                   learning_rate=1e-2, batch_size=32, seed=0)
         accuracies[adaptation] = features_accuracy(classifier, target, target_labels)
         assert record["metrics"]["accuracy"][-1] > 0.95  # both learn the source
-    assert accuracies[None] < 0.7 and accuracies["mmd"] > 0.9, accuracies
+    assert accuracies[None] < 0.7 and accuracies["mmd"] > 0.9 and accuracies["mcc"] > 0.9, accuracies
 
 
 def test_the_step_reads_both_batches_and_the_domain_head_stays_outside_the_classifier():

@@ -38,3 +38,31 @@ def test_mmd_matches_numpy_and_is_zero_for_identical_batches():
     assert float(mmd_loss(SOURCE, SOURCE + 2.0)) > float(mmd_loss(SOURCE, SOURCE + 0.5)) > 0
     with pytest.raises(ValueError, match="positive kernel bandwidths"):
         mmd_loss(SOURCE, TARGET, bandwidths=(1.0, 0.0))
+
+
+def numpy_mcc(probabilities, temperature):
+    logits = np.log(np.clip(probabilities.astype(np.float64), 1e-12, 1)) / temperature
+    predictions = np.exp(logits - logits.max(1, keepdims=True))
+    predictions /= predictions.sum(1, keepdims=True)
+    entropy = -(predictions * np.log(predictions + 1e-5)).sum(1)
+    weight = 1 + np.exp(-entropy)
+    weight = len(predictions) * weight / weight.sum()
+    confusion = (predictions * weight[:, None]).T @ predictions
+    confusion = confusion / confusion.sum(axis=1)  # as tllib: column j divided by row sum j (C is symmetric)
+    return (confusion.sum() - np.trace(confusion)) / predictions.shape[1]
+
+
+def test_mcc_matches_numpy_is_zero_for_sure_predictions_and_grows_with_confusion():
+    from keras_transfer.adaptation.class_confusion import mcc_loss
+
+    logits = RNG.normal(size=(16, 4)) * 2
+    probabilities = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+    for temperature in (1.0, 2.5):
+        assert float(mcc_loss(probabilities, temperature)) == pytest.approx(numpy_mcc(probabilities, temperature),
+                                                                            rel=1e-4)
+    assert float(mcc_loss(np.eye(4, dtype=np.float32), 1.0)) == pytest.approx(0.0, abs=1e-6)
+    uniform = np.full((8, 4), 0.25, np.float32)
+    assert float(mcc_loss(uniform, 1.0)) == pytest.approx(0.75, abs=1e-6)  # every column spread over 4 classes
+    assert float(mcc_loss(uniform, 1.0)) > float(mcc_loss(probabilities, 1.0)) > 0
+    with pytest.raises(ValueError, match="positive temperature"):
+        mcc_loss(probabilities, 0.0)

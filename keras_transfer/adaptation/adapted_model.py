@@ -142,6 +142,8 @@ class AdaptedHead(keras.Model):
         if self.adaptation == "dann":
             self.reversal = GradientReversal(1.0, name="gradient_reversal")
             self.domain_head = domain_head if domain_head is not None else new_domain_head(domain_units, seed)
+            if not self.domain_head.built:  # its variables must exist before a stage builds its optimizer
+                self.domain_head.build((None, int(head.outputs[0].shape[-1])))
 
     def call(self, features, training=False):
         return self.head(features, training=training)[1]

@@ -95,3 +95,21 @@ def test_a_custom_backbone_without_output_dir_says_why_it_cannot_rerun(shapes_ar
 def test_the_top_level_exports_the_config_and_the_method_interface():
     for name in ("FitConfig", "TransferMethod", "MethodResult", "RunContext", "register_method", "list_methods"):
         assert name in keras_transfer.__all__ and hasattr(keras_transfer, name)
+
+
+def test_a_truncated_backbone_runs_and_its_config_records_it(shapes_arrays, tmp_path):
+    import keras
+
+    from keras_transfer.models.backbones import get_backbone
+
+    x, y, _ = shapes_arrays
+    weights = tmp_path / "mobilenet.weights.h5"  # a whole-network file, as keras.applications writes them
+    get_backbone("mobilenet").build(32, weights=None).save_weights(weights)
+    keras.backend.clear_session(free_memory=False)
+    plan = [{"name": "head", "epochs": 1}, {"name": "top", "epochs": 1, "train_blocks": 1, "learning_rate": 1e-4}]
+    first = build_and_fit((x[:60], y[:60]), backbone="mobilenet:block2", weights=str(weights), image_size=32,
+                          stages=plan, verbose=0)
+    assert first.config["backbone"] == "mobilenet:block2" and first.model.name == "mobilenet_to_block2_classifier"
+    assert first.history[1]["trainable_blocks"] == ["block2"]
+    assert first.model.get_layer("backbone").output_shape == (None, 8, 8, 128)
+    assert FitConfig.from_dict(first.config) == first.fit_config  # a rerun builds the same truncated backbone

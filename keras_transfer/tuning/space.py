@@ -11,6 +11,12 @@ A user's `space=` dict changes the defaults, by parameter name:
     [a, b, c]                a choice
     a single value           fixed (recorded, not searched)
     None                     not searched: the recipe's default (or the fixed option) applies
+
+Each parameter's default value is the default recipe's (`RECIPE_DEFAULTS`: the
+default plan's learning rates, its top third of the blocks and its last stage on
+every block, `FitConfig`'s dropout, label smoothing and augmentation) when the
+parameter's range or choice holds it, so the oracle's first trial, drawn from the
+defaults, is the default recipe: the point the search has to beat.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keras_transfer.recipes.config import FitConfig
-from keras_transfer.train.stages import Stage
+from keras_transfer.train.stages import Stage, default_stages
 
 # Augmentation strengths the `augmentation` parameter chooses between (ImageDataGenerator-style options).
 AUGMENTATION_STRENGTHS: dict[str, Any] = {
@@ -38,7 +44,8 @@ KNOWN_PARAMETERS: dict[str, Any] = {
     "image_size": None,
     "head_learning_rate": (1e-4, 1e-2),
     "backbone_learning_rate": (1e-5, 1e-3),
-    "unfreeze_blocks": [0, 1, 2, 4],
+    "unfreeze_blocks": [0.0, 0.2, 1 / 3, 0.6, 1.0],
+    "fine_tune_all": [True, False],
     "dropout": (0.0, 0.5),
     "label_smoothing": [0.0, 0.1, 0.2],
     "augmentation": ["none", "light", "default", "strong"],
@@ -47,8 +54,31 @@ KNOWN_PARAMETERS: dict[str, Any] = {
 }
 # The build_and_fit option each parameter sets: a fixed option of that name takes it out of the default space.
 OPTION_OF = {"head_learning_rate": "stages", "backbone_learning_rate": "stages", "unfreeze_blocks": "stages",
-             "peft": "peft"}
+             "fine_tune_all": "stages", "peft": "peft"}
 STEPS = {"dropout": 0.1}
+
+
+def recipe_defaults() -> dict[str, Any]:
+    """Each parameter's value in the default recipe (`default_stages(pretrained=True)` and `FitConfig`'s defaults).
+
+    Returns:
+        `{parameter name: value}`; parameters without one (backbone, image size, batch size) are absent.
+
+    Example:
+        >>> recipe_defaults()["unfreeze_blocks"]
+        0.3333333333333333
+    """
+    head, top, last = default_stages(pretrained=True)
+    config = FitConfig.from_arguments(data="defaults")
+    return {"head_learning_rate": head.learning_rate, "backbone_learning_rate": top.learning_rate,
+            "unfreeze_blocks": top.train_blocks, "fine_tune_all": last.train_blocks == "all",
+            "dropout": config.model.dropout, "label_smoothing": config.training.label_smoothing,
+            "augmentation": "default" if config.data.augmentation == "default" else "none", "peft": NO_PEFT}
+
+
+# The default plan's last stage trains every block at the top-blocks rate divided by this (1e-4 -> 2e-5).
+FINAL_STAGE_DIVISOR = round(default_stages(pretrained=True)[1].learning_rate
+                            / default_stages(pretrained=True)[2].learning_rate, 6)
 
 
 @dataclass(frozen=True)
@@ -89,16 +119,33 @@ class Parameter:
             return cls(name, values, "choice" if len(values) > 1 else "fixed")
         return cls(name, (spec,), "fixed")
 
+    def default(self) -> Any:
+        """The default recipe's value when this range or choice holds it, else None (KerasTuner's own default)."""
+        value = recipe_defaults().get(self.name)
+        if value is None or self.kind == "fixed":
+            return None
+        if self.kind == "range":
+            low, high = self.values
+            if isinstance(low, int) and isinstance(high, int) and not isinstance(value, int):
+                return None
+            return value if isinstance(value, (int, float)) and low <= value <= high else None
+        return value if value in self.values and type(value) is type(self.values[0]) else None
+
     def declare(self, hp) -> Any:
         """Declares the parameter on a `keras_tuner.HyperParameters`; returns its current value."""
+        default = self.default()
         if self.kind == "range":
             low, high = self.values
             if isinstance(low, int) and isinstance(high, int):
-                return hp.Int(self.name, low, high)
+                return hp.Int(self.name, low, high, default=default)
             sampling = "log" if self.name.endswith("learning_rate") else "linear"
-            return hp.Float(self.name, float(low), float(high), step=STEPS.get(self.name), sampling=sampling)
+            return hp.Float(self.name, float(low), float(high), step=STEPS.get(self.name), sampling=sampling,
+                            default=default)
+        if self.kind == "choice" and set(self.values) == {True, False} and all(
+                isinstance(value, bool) for value in self.values):
+            return hp.Boolean(self.name, default=bool(default))
         if self.kind == "choice":
-            return hp.Choice(self.name, list(self.values))
+            return hp.Choice(self.name, list(self.values), default=default)
         return hp.Fixed(self.name, self.values[0])
 
 
@@ -194,17 +241,23 @@ class SearchSpace:
         peft = values.get("peft", NO_PEFT)
         if peft != NO_PEFT:
             options["peft"] = peft
-        if any(name in values for name in ("head_learning_rate", "backbone_learning_rate", "unfreeze_blocks")):
+        if any(name in values for name in ("head_learning_rate", "backbone_learning_rate", "unfreeze_blocks",
+                                           "fine_tune_all")):
             options["stages"] = stage_plan(values, options.get("epochs") or 5, None if peft == NO_PEFT else peft)
         return FitConfig.from_arguments(**options)
 
 
 def stage_plan(values: Mapping[str, Any], epochs: int, peft: str | None = None) -> list[Stage]:
-    """The stage plan of one trial: the head, then (when blocks unfreeze or PEFT is chosen) one backbone stage.
+    """The stage plan of one trial: the head, then the top blocks, then (optionally) every block.
+
+    With the default recipe's values (`recipe_defaults()`) this is the default plan itself
+    (`default_stages(pretrained=True, epochs)`).
 
     Args:
-        values: the trial's `head_learning_rate`, `backbone_learning_rate`, `unfreeze_blocks` (defaults: the
-            default plan's 1e-3, 1e-4 and 0).
+        values: the trial's `head_learning_rate`, `backbone_learning_rate`, `unfreeze_blocks` (an int: that many
+            top blocks; a float: that share of the blocks; 0: head only) and `fine_tune_all` (after the
+            top-blocks stage, a last stage on every block at the backbone rate / 5, as the default plan does);
+            missing values are the default plan's 1e-3, 1e-4, 0 and False.
         epochs: the most epochs per stage.
         peft: a PEFT kind for the backbone stage (its parameters on the top `unfreeze_blocks` blocks, on all
             blocks when 0), or None for full fine-tuning of those blocks.
@@ -215,8 +268,11 @@ def stage_plan(values: Mapping[str, Any], epochs: int, peft: str | None = None) 
     Example:
         >>> [s.name for s in stage_plan({"unfreeze_blocks": 2}, 3)]
         ['head', 'top_blocks']
+        >>> stage_plan(recipe_defaults(), 3) == default_stages(pretrained=True, epochs=3)
+        True
     """
-    blocks = int(values.get("unfreeze_blocks", 0))
+    blocks = values.get("unfreeze_blocks", 0)
+    blocks = float(blocks) if isinstance(blocks, float) else int(blocks)
     warmup = 1 if epochs > 2 else 0
     plan = [Stage("head", epochs=epochs, learning_rate=float(values.get("head_learning_rate", 1e-3)),
                   train_blocks=0)]
@@ -224,9 +280,15 @@ def stage_plan(values: Mapping[str, Any], epochs: int, peft: str | None = None) 
     if peft is not None:
         plan.append(Stage(peft, epochs=epochs, learning_rate=backbone_rate, train_blocks=blocks or "all",
                           parameters=peft, warmup_epochs=warmup))
-    elif blocks > 0:
-        plan.append(Stage("top_blocks", epochs=epochs, learning_rate=backbone_rate, train_blocks=blocks,
-                          warmup_epochs=warmup, layerwise_lr_decay=0.8))
+        return plan
+    if blocks:
+        every_block = isinstance(blocks, float) and blocks >= 1
+        plan.append(Stage("top_blocks" if not every_block else "all", epochs=epochs, learning_rate=backbone_rate,
+                          train_blocks="all" if every_block else blocks, warmup_epochs=warmup,
+                          layerwise_lr_decay=0.8))
+        if values.get("fine_tune_all", False) and not every_block:
+            plan.append(Stage("all", epochs=epochs, learning_rate=backbone_rate / FINAL_STAGE_DIVISOR,
+                              train_blocks="all", warmup_epochs=warmup, layerwise_lr_decay=0.8))
     return plan
 
 

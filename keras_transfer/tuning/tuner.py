@@ -4,7 +4,8 @@
 or random) chooses the values, the project folder records every trial (a
 killed search reloads it and repeats no finished trial), and KerasTuner's
 distributed mode works unchanged (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`,
-`KERASTUNER_ORACLE_PORT`). What it adds: each trial is `fit_config(config)`
+`KERASTUNER_ORACLE_PORT`). What it adds: the first trial is the default recipe
+(the space's defaults, see `keras_transfer.tuning.space`); each trial is `fit_config(config)`
 with one feature cache shared by all trials; Hyperband's `tuner/epochs` is the
 trial's most epochs per stage (a promoted trial is trained again with the larger
 budget, its head stage reading the cached features); the oracle checks the
@@ -79,8 +80,24 @@ def custom_backbone_snapshot(backbone: Any):
     return None
 
 
+class DefaultsFirst:
+    """Oracle mixin: the first point drawn is the space's default values (the default recipe), then random ones.
+
+    KerasTuner's random, Bayesian (its initial points) and Hyperband (each new bracket's points) oracles all
+    draw through `_random_values`; the defaults are drawn once (a resumed search that ran them does not again).
+    """
+
+    def _random_values(self):
+        defaults = self.hyperparameters.copy()
+        defaults.ensure_active_values()
+        values = defaults.values
+        if values and not self._duplicate(values):
+            return values
+        return super()._random_values()
+
+
 def make_oracle(tuner: str, objective: str, max_trials: int | None, max_epochs: int, seed: int):
-    """The KerasTuner oracle for `tuner="hyperband" | "bayesian" | "random"`.
+    """The KerasTuner oracle for `tuner="hyperband" | "bayesian" | "random"`, drawing the defaults first.
 
     Args:
         tuner: which search.
@@ -90,22 +107,28 @@ def make_oracle(tuner: str, objective: str, max_trials: int | None, max_epochs: 
         seed: seeds the oracle's draws.
 
     Returns:
-        A `keras_tuner.Oracle`.
+        A `keras_tuner.Oracle` whose first trial is the space's defaults (`DefaultsFirst`).
     """
     direction = "min" if objective.endswith("loss") else "max"
     goal = kt.Objective(objective, direction)
     if tuner == "hyperband":
-        oracle = kt.oracles.HyperbandOracle(objective=goal, max_epochs=max_epochs, factor=3, seed=seed)
+        oracle = defaults_first(kt.oracles.HyperbandOracle)(objective=goal, max_epochs=max_epochs, factor=3,
+                                                            seed=seed)
         oracle.max_trials = max_trials  # the base oracle's create_trial stops at it
         return oracle
     if max_trials is None:
         raise ValueError(f"tuner={tuner!r} needs max_trials= (Hyperband alone has its own schedule).")
     if tuner == "bayesian":
-        return kt.oracles.BayesianOptimizationOracle(objective=goal, max_trials=max_trials, seed=seed,
-                                                      num_initial_points=min(3, max_trials))
+        return defaults_first(kt.oracles.BayesianOptimizationOracle)(
+            objective=goal, max_trials=max_trials, seed=seed, num_initial_points=min(3, max_trials))
     if tuner == "random":
-        return kt.oracles.RandomSearchOracle(objective=goal, max_trials=max_trials, seed=seed)
+        return defaults_first(kt.oracles.RandomSearchOracle)(objective=goal, max_trials=max_trials, seed=seed)
     raise ValueError(f"tuner must be one of {TUNERS}, got {tuner!r}.")
+
+
+def defaults_first(oracle_class: type) -> type:
+    """`oracle_class` with `DefaultsFirst` mixed in (same name, so KerasTuner's saved state reads the same)."""
+    return type(oracle_class.__name__, (DefaultsFirst, oracle_class), {})
 
 
 class RecipeTuner(kt.engine.base_tuner.BaseTuner):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keras_transfer import FitConfig, build_and_fit_from_config, search
+from keras_transfer.tuning.space import recipe_defaults
 
 pytest.importorskip("keras_tuner")
 
@@ -82,6 +83,9 @@ def test_a_killed_search_resumes_without_repeating_finished_trials(tmp_path, tin
     assert resumed.trials_run == ["1", "2"]  # the interrupted trial again, then the last one
     assert sorted(resumed.table["trial_id"]) == ["0", "1", "2"]
     assert (resumed.table["status"] == "COMPLETED").all()
+    # the first trial was the default recipe, and the resumed search did not draw the defaults again
+    rates = resumed.table.set_index("trial_id")["head_learning_rate"]
+    assert rates["0"] == recipe_defaults()["head_learning_rate"] and (rates[["1", "2"]] != rates["0"]).all()
 
 
 def test_hyperband_trains_the_best_of_a_round_for_more_epochs(searched):

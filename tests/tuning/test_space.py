@@ -3,14 +3,15 @@
 import pytest
 
 from keras_transfer import FitConfig
-from keras_transfer.tuning.space import AUGMENTATION_STRENGTHS, SearchSpace, stage_plan
+from keras_transfer.train.stages import default_stages
+from keras_transfer.tuning.space import AUGMENTATION_STRENGTHS, SearchSpace, recipe_defaults, stage_plan
 
 kt = pytest.importorskip("keras_tuner")
 
 
 def test_default_space_and_fixed_options_leave_it():
-    assert SearchSpace().names == ["head_learning_rate", "backbone_learning_rate", "unfreeze_blocks", "dropout",
-                                   "label_smoothing", "augmentation"]
+    assert SearchSpace().names == ["head_learning_rate", "backbone_learning_rate", "unfreeze_blocks",
+                                   "fine_tune_all", "dropout", "label_smoothing", "augmentation"]
     held = SearchSpace(fixed={"dropout": 0.3, "stages": "default", "augmentation": None})
     assert held.names == ["label_smoothing"]
 
@@ -34,7 +35,34 @@ def test_a_trial_is_a_fit_config():
 
 def test_stage_plan_without_unfrozen_blocks_is_the_head_alone():
     assert [stage.name for stage in stage_plan({"unfreeze_blocks": 0}, 4)] == ["head"]
+    assert [stage.name for stage in stage_plan({"unfreeze_blocks": 0.0, "fine_tune_all": True}, 4)] == ["head"]
     assert stage_plan({"unfreeze_blocks": 0}, 4, peft="lora")[1].train_blocks == "all"
+
+
+def test_stage_plan_shares_counts_and_the_last_stage_on_every_block():
+    top, last = stage_plan({"unfreeze_blocks": 0.6, "backbone_learning_rate": 3e-4, "fine_tune_all": True}, 3)[1:]
+    assert (top.train_blocks, top.learning_rate) == (0.6, 3e-4)
+    assert (last.name, last.train_blocks, last.learning_rate) == ("all", "all", pytest.approx(6e-5))
+    assert [s.train_blocks for s in stage_plan({"unfreeze_blocks": 2, "fine_tune_all": False}, 3)] == [0, 2]
+    # a share of 1.0 already trains every block: no second pass over them
+    assert [s.train_blocks for s in stage_plan({"unfreeze_blocks": 1.0, "fine_tune_all": True}, 3)] == [0, "all"]
+
+
+def test_the_default_point_of_the_space_is_the_default_recipe():
+    """The oracle draws the defaults first, so the search's first trial is the recipe it has to beat."""
+    space = SearchSpace()
+    hp = kt.HyperParameters()
+    values = space.declare(hp)
+    assert values == {name: recipe_defaults()[name] for name in space.names}
+    config = space.fit_config(hp, {"data": "photos/", "backbone": "mobilenet"}, epochs=3)
+    default = FitConfig.from_arguments(data="photos/", backbone="mobilenet", epochs=3)
+    assert config.training.stages == default_stages(pretrained=True, epochs=3)
+    assert (config.model.dropout, config.training.label_smoothing, config.data.augmentation) == (
+        default.model.dropout, default.training.label_smoothing, default.data.augmentation)
+    # a space that does not hold the default value falls back to KerasTuner's (the first choice, the low end)
+    narrow = SearchSpace({"unfreeze_blocks": [0, 2], "head_learning_rate": (2e-3, 1e-2)}).declare(
+        kt.HyperParameters())
+    assert (narrow["unfreeze_blocks"], narrow["head_learning_rate"]) == (0, 2e-3)
 
 
 def test_user_space_forms_and_their_errors():

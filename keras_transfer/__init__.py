@@ -18,6 +18,7 @@ from keras_transfer.adaptation import (  # noqa: E402
     a_distance,
     coral_loss,
     evaluate_domains,
+    mcc_loss,
     mmd_loss,
     plot_domain_embedding,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "a_distance",
     "coral_loss",
     "evaluate_domains",
+    "mcc_loss",
     "mmd_loss",
     "plot_domain_embedding",
     "distill",

@@ -13,8 +13,9 @@ from keras_transfer.cli.options import data_argument, declare_options, json_valu
 from keras_transfer.cli.output import status
 
 HELP = "search the recipe's hyper-parameters (KerasTuner: hyperband, bayesian or random) within a time budget"
-DESCRIPTION = ("Each trial is one build_and_fit config: learning rates per stage, blocks to unfreeze, dropout, label "
-               "smoothing and augmentation by default (--space changes it); trials with the same backbone and size "
+DESCRIPTION = ("Each trial is one build_and_fit config: learning rates per stage, blocks to unfreeze, a last stage on "
+               "every block, dropout, label smoothing and augmentation by default (--space changes it); the first "
+               "trial is the default recipe; trials with the same backbone and size "
                "share one feature extraction; the budget is checked before each trial and the best config so far "
                "is written after each. Prints the best trial and the results table.")
 RESULTS_FILE = "results.csv"

@@ -12,7 +12,7 @@ A user's `space=` dict changes the defaults, by parameter name:
     a single value           fixed (recorded, not searched)
     None                     not searched: the recipe's default (or the fixed option) applies
 
-Each parameter's default value is the default recipe's (`RECIPE_DEFAULTS`: the
+Each parameter's default value is the default recipe's (`recipe_defaults()`: the
 default plan's learning rates, its top third of the blocks and its last stage on
 every block, `FitConfig`'s dropout, label smoothing and augmentation) when the
 parameter's range or choice holds it, so the oracle's first trial, drawn from the
@@ -73,12 +73,17 @@ def recipe_defaults() -> dict[str, Any]:
     return {"head_learning_rate": head.learning_rate, "backbone_learning_rate": top.learning_rate,
             "unfreeze_blocks": top.train_blocks, "fine_tune_all": last.train_blocks == "all",
             "dropout": config.model.dropout, "label_smoothing": config.training.label_smoothing,
-            "augmentation": "default" if config.data.augmentation == "default" else "none", "peft": NO_PEFT}
+            "augmentation": next(name for name, value in AUGMENTATION_STRENGTHS.items()
+                                 if value == config.data.augmentation), "peft": NO_PEFT}
 
 
 # The default plan's last stage trains every block at the top-blocks rate divided by this (1e-4 -> 2e-5).
-FINAL_STAGE_DIVISOR = round(default_stages(pretrained=True)[1].learning_rate
-                            / default_stages(pretrained=True)[2].learning_rate, 6)
+def _final_stage_divisor() -> float:
+    _, top, last = default_stages(pretrained=True)
+    return round(top.learning_rate / last.learning_rate, 6)
+
+
+FINAL_STAGE_DIVISOR = _final_stage_divisor()
 
 
 @dataclass(frozen=True)
@@ -119,9 +124,10 @@ class Parameter:
             return cls(name, values, "choice" if len(values) > 1 else "fixed")
         return cls(name, (spec,), "fixed")
 
-    def default(self) -> Any:
-        """The default recipe's value when this range or choice holds it, else None (KerasTuner's own default)."""
-        value = recipe_defaults().get(self.name)
+    def default(self, defaults: Mapping[str, Any]) -> Any:
+        """The default recipe's value (from `defaults`, `recipe_defaults()`) when this range or choice holds it,
+        else None (KerasTuner's own default)."""
+        value = defaults.get(self.name)
         if value is None or self.kind == "fixed":
             return None
         if self.kind == "range":
@@ -131,9 +137,10 @@ class Parameter:
             return value if isinstance(value, (int, float)) and low <= value <= high else None
         return value if value in self.values and type(value) is type(self.values[0]) else None
 
-    def declare(self, hp) -> Any:
-        """Declares the parameter on a `keras_tuner.HyperParameters`; returns its current value."""
-        default = self.default()
+    def declare(self, hp, defaults: Mapping[str, Any]) -> Any:
+        """Declares the parameter on a `keras_tuner.HyperParameters` with its default from `defaults`
+        (`recipe_defaults()`); returns its current value."""
+        default = self.default(defaults)
         if self.kind == "range":
             low, high = self.values
             if isinstance(low, int) and isinstance(high, int):
@@ -207,7 +214,8 @@ class SearchSpace:
 
     def declare(self, hp) -> dict[str, Any]:
         """Declares every parameter on `hp`; returns `{name: value}` as `hp` holds them now."""
-        return {parameter.name: parameter.declare(hp) for parameter in self.parameters}
+        defaults = recipe_defaults()
+        return {parameter.name: parameter.declare(hp, defaults) for parameter in self.parameters}
 
     def fit_config(self, hp, fixed: Mapping[str, Any], epochs: int | None = None) -> FitConfig:
         """The `FitConfig` of one trial: the fixed options plus the trial's values.

@@ -14,6 +14,7 @@ from keras_transfer.data.sources import from_arrays
 from keras_transfer.models.classifier import batchnorm_layers, get_backbone_layer
 from keras_transfer.recipes.build_and_fit import resolve_class_weight
 from keras_transfer.testing.tiny import tiny_backbone
+from keras_transfer.train.stages import default_stages
 
 
 def test_csv_to_90_percent_with_pretrained_mobilenet_and_the_default_staged_plan(shapes_folder, mobilenet_weights):
@@ -45,9 +46,7 @@ def test_image_data_generator_flows_to_90_percent(shapes_folder, vgg16_weights):
     val = generator.flow_from_directory(shapes_folder, target_size=(48, 48), subset="validation")
     # head, then the top third of the blocks through the generator's batches (the default plan's 'all' stage
     # would add ~60 s alone and the same 0.958 here)
-    stages = [{"name": "head", "epochs": 4, "learning_rate": 1e-3},
-              {"name": "top_blocks", "epochs": 4, "learning_rate": 1e-4, "train_blocks": 1 / 3, "warmup_epochs": 1,
-               "layerwise_lr_decay": 0.8}]
+    stages = default_stages(pretrained=True, epochs=4)[:2]
     result = build_and_fit(train, validation_data=val, backbone="vgg16", weights=vgg16_weights, stages=stages,
                            batch_size=16, verbose=0)
     assert [stage["name"] for stage in result.history] == ["head", "top_blocks"]

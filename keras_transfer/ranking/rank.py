@@ -80,7 +80,18 @@ def as_candidate(value: Any) -> Candidate:
 
 @dataclass
 class RankingRow:
-    """One candidate's scores and cost."""
+    """One candidate's scores and cost.
+
+    Attributes:
+        name: the candidate's label.
+        scores: each estimator's value (None where it cannot score this candidate).
+        seconds: the candidate's whole wall time (building it, extracting features, every score).
+        image_size: the input size it was scored at.
+        feature_dim: the width of its pooled features.
+        notes: why a score is missing.
+        cost: wall seconds per step: `"features"` (building the network and extracting the features, which
+            every score shares) and one entry per score.
+    """
 
     name: str
     scores: dict[str, float | None]
@@ -88,6 +99,15 @@ class RankingRow:
     image_size: tuple[int, int]
     feature_dim: int
     notes: list[str] = field(default_factory=list)
+    cost: dict[str, float] = field(default_factory=dict)
+
+    def seconds_for(self, scores: Sequence[str]) -> float:
+        """What ranking this candidate by `scores` alone costs: the shared features plus those scores.
+
+        Example:
+            >>> row.seconds_for(["logme"])  # the trusted score's cost, features included
+        """
+        return self.cost.get("features", 0.0) + sum(self.cost.get(score, 0.0) for score in scores)
 
 
 @dataclass
@@ -156,7 +176,8 @@ class RankingTable:
         """JSON-able: rows, trusted score, split (what the config and report record)."""
         return {"trusted": self.trusted, "split": self.split, "images": self.images,
                 "rows": [{"name": row.name, "scores": row.scores, "seconds": row.seconds,
-                          "image_size": list(row.image_size), "feature_dim": row.feature_dim, "notes": row.notes}
+                          "image_size": list(row.image_size), "feature_dim": row.feature_dim, "notes": row.notes,
+                          "cost": row.cost}
                          for row in self.rows]}
 
     def __repr__(self) -> str:
@@ -308,7 +329,6 @@ def score_candidate(candidate: Candidate, train_spec, size: tuple[int, int], dec
                     batch_size: int, seed: int) -> RankingRow:
     """Extracts one candidate's features once and computes every score on them."""
     from keras_transfer.models.classifier import build_model
-    from keras_transfer.ranking import SCORES, leep
     from keras_transfer.train.feature_cache import extract_features
 
     started = time.perf_counter()
@@ -317,18 +337,28 @@ def score_candidate(candidate: Candidate, train_spec, size: tuple[int, int], dec
     classes = labels.argmax(axis=1) if labels.shape[1] > 1 else (labels[:, 0] > 0.5).astype(int)
     results: dict[str, float | None] = {}
     notes = []
+    cost = {"features": time.perf_counter() - started}
     for name in scores:
-        if name == "leep":
-            probabilities, why = source_probabilities(candidate, train_spec, batch_size)
-            results[name] = leep(probabilities, classes) if probabilities is not None else None
-            if why:
-                notes.append(why)
-            continue
-        function = SCORES[name].function
-        kwargs = {"seed": seed} if "seed" in inspect.signature(function).parameters else {}
-        results[name] = float(function(features, classes, **kwargs))
+        step = time.perf_counter()
+        results[name], why = score_one(name, candidate, features, classes, train_spec, batch_size, seed)
+        cost[name] = time.perf_counter() - step
+        if why:
+            notes.append(why)
     return RankingRow(name=candidate.name, scores=results, seconds=time.perf_counter() - started,
-                      image_size=size, feature_dim=int(features.shape[1]), notes=notes)
+                      image_size=size, feature_dim=int(features.shape[1]), notes=notes, cost=cost)
+
+
+def score_one(name: str, candidate: Candidate, features: np.ndarray, classes: np.ndarray, train_spec,
+              batch_size: int, seed: int) -> tuple[float | None, str]:
+    """One estimator's value on a candidate's features (LEEP: on its source classifier), and why it is missing."""
+    from keras_transfer.ranking import SCORES, leep
+
+    if name == "leep":
+        probabilities, why = source_probabilities(candidate, train_spec, batch_size)
+        return (leep(probabilities, classes) if probabilities is not None else None), why
+    function = SCORES[name].function
+    kwargs = {"seed": seed} if "seed" in inspect.signature(function).parameters else {}
+    return float(function(features, classes, **kwargs)), ""
 
 
 def source_probabilities(candidate: Candidate, train_spec, batch_size: int) -> tuple[np.ndarray | None, str]:

@@ -32,6 +32,11 @@ def test_the_table_scores_ranks_and_describes_every_candidate(shapes_arrays, zoo
     assert sorted(table.ranks("logme").values()) == [1, 2] and table.best() in ("tiny_a", "tiny_b")
     assert "Backbone ranking on 96 train images (trust logme" in repr(table)
     assert json.loads(json.dumps(table.to_dict()))["rows"][0]["name"] == "tiny_a"
+    cost = table.rows[0].cost  # the shared feature pass, then each score's own seconds
+    assert list(cost) == ["features", *table.score_names] and all(value >= 0 for value in cost.values())
+    assert table.rows[0].seconds_for(["logme"]) == pytest.approx(cost["features"] + cost["logme"])
+    assert table.rows[0].seconds_for(table.score_names) <= table.rows[0].seconds
+    assert table.to_dict()["rows"][1]["cost"] == table.rows[1].cost
     assert table.plot() is not None
     everything = rank_backbones((x, y), zoo[:1], image_size=32, split="train+validation", scores=["logme"],
                                 verbose=0)

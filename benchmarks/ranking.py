@@ -187,10 +187,9 @@ def main() -> int:
           f"{rank_seconds:.0f} s; by one score alone (features included):")
     for score, seconds in score_seconds.items():
         print(f"  {score:>12}: {seconds:.0f} s, {seconds / max(tune_seconds, 1e-9):.3f}x fine-tuning")
-    for score in sorted(score_seconds, key=lambda name: sum(taus[name]) / len(taus[name]) if taus[name] else -9,
-                        reverse=True)[:1]:
-        ratio = score_seconds[score] / max(tune_seconds, 1e-9)
-        print_ratio(f"ranking_time_best_score_{score}_alone_vs_fine_tuning_all", ratio, "<= 0.05", ratio <= 0.05)
+    if best[1] in score_seconds:  # the score with the best mean tau, as chosen above
+        ratio = score_seconds[best[1]] / max(tune_seconds, 1e-9)
+        print_ratio(f"ranking_time_best_score_{best[1]}_alone_vs_fine_tuning_all", ratio, "<= 0.05", ratio <= 0.05)
     return 0
 
 

@@ -9,7 +9,8 @@ the frozen features, then the stages); each score's Kendall tau and weighted tau
 with the wall time of ranking every candidate against fine-tuning every candidate.
 
 Usage:
-    python benchmarks/ranking.py              # 6 candidates x 3 targets: about 20-30 minutes on 2 CPU cores
+    python benchmarks/ranking.py              # 6 candidates x 3 targets: about 50 minutes on 2 CPU cores
+    python benchmarks/ranking.py --epochs 3   # a shorter ground truth (3 epochs a stage): about 35 minutes
     python benchmarks/ranking.py --smoke      # seconds: checks the script works
 """
 
@@ -130,7 +131,8 @@ def main() -> int:
     parser.add_argument("--image-size", type=int, default=64, help="input side for every candidate (default 64)")
     parser.add_argument("--train-per-class", type=int, default=30, help="labelled training images per class")
     parser.add_argument("--test-images", type=int, default=1000, help="test images per target")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per stage of the fine-tuning ground truth")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per stage of the fine-tuning ground truth (default: build_and_fit's own, 5)")
     args = parser.parse_args()
     smoke = smoke_requested(args.smoke)
     quiet_tensorflow()

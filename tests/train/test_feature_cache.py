@@ -3,11 +3,19 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_transfer.data.pipeline import make_dataset
 from keras_transfer.data.sources import from_arrays
 from keras_transfer.models.classifier import build_model
-from keras_transfer.train.feature_cache import extract_features, feature_model, fit_head_on_features, head_model
+from keras_transfer.train.feature_cache import (
+    even_batch_size,
+    extract_features,
+    feature_model,
+    fit_head_on_features,
+    head_model,
+    run_padded,
+)
 from keras_transfer.train.optimizers import make_optimizer
 from keras_transfer.train.stages import Stage
 
@@ -80,3 +88,18 @@ def test_a_backbone_giving_flat_features_gets_cached_features_too():
     model = build_model(spec, 3, weights="pretrained", image_size=16)
     assert feature_model(model).output_shape == (None, 14 * 14 * 4)
     assert head_model(model).output_shape == (None, 3)
+
+
+def test_a_short_last_batch_is_padded_so_the_network_is_traced_once():
+    assert [even_batch_size(count, 32) for count in (150, 64, 10, 1, 300)] == [30, 32, 10, 1, 30]
+    traces = []
+
+    def double(images):
+        traces.append(images.shape)
+        return images * 2
+
+    run = tf.function(double, reduce_retracing=True)
+    images = tf.reshape(tf.range(12, dtype=tf.float32), (6, 2))
+    np.testing.assert_array_equal(run_padded(run, images[:4], 4), images[:4].numpy() * 2)
+    np.testing.assert_array_equal(run_padded(run, images[4:], 4), images[4:].numpy() * 2)  # 2 rows, padded to 4
+    assert len(traces) == 1

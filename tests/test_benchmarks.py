@@ -23,7 +23,7 @@ EXPECTED = {
     "gpu_training": [],
     "from_scratch": ["RATIO from_scratch_backbones_reaching_0.9_share"],
     "ranking": ["RATIO ranking_best_mean_kendall_tau", "RATIO ranking_time_vs_fine_tuning_all",
-                "RATIO ranking_time_best_score_"],
+                "RATIO ranking_time_best_score_", "RATIO ranking_time_build_and_fit_auto_scores_vs_fine_tuning_all"],
     "distillation": ["RATIO distilled_unlabeled_minus_labels_only_points", "RATIO distilled_minus_labels_only_points",
                      "RATIO student_vs_teacher_cpu_latency_batch1", "RATIO student_vs_teacher_cpu_latency_batch32",
                      "paired gain distilled - labels only, per seed"],

@@ -27,6 +27,18 @@ TRUSTED_WHY = ("LogME is the evidence of a Bayesian linear model on the features
                "on small data, and among the best-correlated with fine-tuned accuracy in the literature (You et al. "
                "2021) and in benchmarks/RESULTS.md; the direct estimates (kNN, linear probe) predict head-only "
                "accuracy best but cost more")
+# Scores `build_and_fit(backbone="auto")` computes beside the one it ranks by: cheap on features it has anyway.
+AUTO_SCORES = ("logme", "hscore", "knn")
+
+
+def auto_scores(rank_by: str = TRUSTED_SCORE) -> tuple[str, ...]:
+    """The scores `build_and_fit(backbone="auto", rank_by=...)` computes: `rank_by` first, then `AUTO_SCORES`.
+
+    Example:
+        >>> auto_scores("nleep")
+        ('nleep', 'logme', 'hscore', 'knn')
+    """
+    return tuple(dict.fromkeys([rank_by, *AUTO_SCORES]))
 
 
 @dataclass

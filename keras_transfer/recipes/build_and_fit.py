@@ -43,7 +43,7 @@ from keras_transfer.methods.base import (
 from keras_transfer.metric_direction import higher_is_better
 from keras_transfer.models.backbone_records import record_backbone, resolve_recorded_backbone
 from keras_transfer.models.backbones import size_pair
-from keras_transfer.ranking.rank import RankingTable, rank_spec
+from keras_transfer.ranking.rank import RankingTable, auto_scores, rank_spec
 from keras_transfer.recipes.config import DATA_OPTIONS, FitConfig, options_doc, signature
 from keras_transfer.recipes.context import RunContext
 from keras_transfer.recipes.result import FitResult
@@ -196,8 +196,8 @@ def choose_backbone(config: FitConfig, train_spec: DataSpec, log: Log) -> tuple[
     if not model_config.candidates:
         raise ValueError("backbone='auto' ranks candidates: give candidates=[('mobilenet', 'imagenet'), "
                          "('vgg16', 'vgg16.weights.h5'), ...] (see keras_transfer.rank_backbones).")
-    scores = tuple(dict.fromkeys([model_config.rank_by, "logme", "hscore", "knn"]))
-    ranking = rank_spec(train_spec, model_config.candidates, scores=scores, image_size=model_config.image_size,
+    ranking = rank_spec(train_spec, model_config.candidates, scores=auto_scores(model_config.rank_by),
+                        image_size=model_config.image_size,
                         batch_size=config.training.batch_size, seed=config.runtime.seed,
                         trusted=model_config.rank_by, log=log)
     best = ranking.best_candidate()

@@ -114,7 +114,7 @@ def run_padded(run, images: tf.Tensor, batch_size: int) -> np.ndarray:
     """`run(images)` with a short batch padded (by repeating its last image) to `batch_size`, so a
     `tf.function` keeps the one shape it traced; the padding's outputs are dropped."""
     count = int(images.shape[0])
-    if count == batch_size or count == 0:
+    if count == batch_size:
         return run(images).numpy()
     padding = tf.repeat(images[-1:], batch_size - count, axis=0)
     return run(tf.concat([images, padding], axis=0)).numpy()[:count]

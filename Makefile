@@ -25,7 +25,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 install: $(VENV)/.installed
 
 lint: install
-	$(VENV)/bin/ruff check keras_transfer tests benchmarks
+	$(VENV)/bin/ruff check keras_transfer tests benchmarks notebooks
 
 test: lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=15

@@ -20,15 +20,11 @@ Two follow-up studies run on their own (`--study`):
   the ten classes into five base and five novel ones: is a data set's gain a property of its split?
 - `input-size`: 1-shot prototypes, linear probe and fine-tuning (ImageNet backbone, whole network) on the same
   episodes at each of `--sizes`: the network was trained at 224 px, the main study runs at 64 px for speed.
-- `held-out-check`: `meta_train(held_out_data=...)` on real data: meta-training (3-way episodes) on base
-  classes 0-2, judged on classes 3-4, at each of `--check-rates`; does its verdict (keep the meta-trained
-  backbone or the start) agree with what happens on the novel classes 5-9, and what does the kept one score?
 
 Usage:
     python benchmarks/few_shot.py            # about 10-15 minutes on 2 CPU cores
     python benchmarks/few_shot.py --study class-splits --class-splits 5    # ~4 min a split and data set
     python benchmarks/few_shot.py --study input-size --sizes 64,128,224     # ~2-15 min a size and data set
-    python benchmarks/few_shot.py --study held-out-check                    # ~4 min a rate and data set
     python benchmarks/few_shot.py --smoke    # seconds: checks the script (all three studies) works
 """
 
@@ -42,8 +38,7 @@ from common import base_parser, print_ratio, quiet_tensorflow, smoke_requested
 
 NOVEL = (5, 6, 7, 8, 9)
 BASE = (0, 1, 2, 3, 4)
-STUDIES = ("main", "class-splits", "input-size", "held-out-check")
-CHECK_BASE, CHECK_HELD_OUT = (0, 1, 2), (3, 4)  # held-out-check: meta-train on 0-2, judge on 3-4, test on 5-9
+STUDIES = ("main", "class-splits", "input-size")
 
 
 def rgb(images):
@@ -137,54 +132,6 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
               f"sd {100 * spread:.1f}, min {100 * min(values):+.1f}, max {100 * max(values):+.1f} points")
         print_ratio(f"few_shot_{name}_class_splits_mean_1shot_meta_training_gain_points", 100 * float(np.mean(values)),
                     ">= 5", float(np.mean(values)) >= 0.05)
-
-
-def held_out_check_study(args, smoke: bool, size: int, weights: str) -> None:
-    """meta_train's held-out check: its verdict on classes 3-4 against the outcome on the novel classes 5-9."""
-    import numpy as np
-
-    import keras_transfer
-    from keras_transfer.fewshot import MetaStage, confidence_interval, embed_images, meta_train
-    from keras_transfer.fewshot.episodic_evaluation import prototype_accuracy
-
-    rates = (3e-5,) if smoke else tuple(float(rate) for rate in args.check_rates.split(","))
-    episodes_count, queries = (4, 5) if smoke else (args.episodes, 15)
-    plain = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
-    print("\n| data | rate | held-out 3-4: start | meta-trained | kept | novel 5-9: ImageNet | meta-trained | kept "
-          "| kept - ImageNet |\n|---|---:|---:|---:|---|---:|---:|---:|---:|")
-    for name, ((x_base, y_base), novel) in datasets(smoke, 20 if smoke else 300, 20 if smoke else 200).items():
-        tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count, seed=1)
-
-        def novel_accuracy(model, novel=novel, tasks=tasks):
-            features = embed_images(model, novel[0])
-            return np.array([prototype_accuracy(features, task) for task in tasks])
-
-        start = novel_accuracy(plain)
-        meta_part, held_part = np.isin(y_base, CHECK_BASE), np.isin(y_base, CHECK_HELD_OUT)
-        for rate in rates:
-            started = time.perf_counter()
-            result = meta_train((x_base[meta_part], y_base[meta_part]), backbone="mobilenet", weights=weights,
-                                image_size=size, distance="euclidean", n_way=len(CHECK_BASE), k_shot=5,
-                                queries=5 if smoke else 10,
-                                stages=[MetaStage("all", episodes=3 if smoke else args.meta_episodes,
-                                                  train_blocks="all", learning_rate=rate)],
-                                held_out_data=(x_base[held_part], y_base[held_part]),
-                                held_out_episodes=5 if smoke else 200,
-                                output_dir=tempfile.mkdtemp(prefix=f"check-{name}-"), seed=0, verbose=0)
-            record = result.method_record["meta_training"]
-            check = record["held_out"]
-            meta = novel_accuracy(keras_transfer.build_model("mobilenet", len(NOVEL), image_size=size,
-                                                             weights=record["backbone_weights"]))
-            kept = novel_accuracy(result.model)
-            mean, half = confidence_interval(kept - start)
-            print(f"| {name} | {rate:g} | {100 * check['start_accuracy']:.1f} | "
-                  f"{100 * check['meta_trained_accuracy']:.1f} | {check['kept']} | {100 * start.mean():.1f} | "
-                  f"{100 * meta.mean():.1f} | {100 * kept.mean():.1f} | {100 * mean:+.1f} +- {100 * half:.1f} |  "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
-            agrees = (check["kept"] == "meta_trained") == (meta.mean() >= start.mean())
-            print(f"{name} rate {rate:g}: the held-out verdict {'agrees' if agrees else 'DISAGREES'} with the novel "
-                  "classes", flush=True)
-            print_ratio(f"few_shot_{name}_held_out_check_rate_{rate:g}_kept_minus_imagenet_points", 100 * mean)
 
 
 def input_size_study(args, smoke: bool, weights: str) -> None:
@@ -293,7 +240,6 @@ def main() -> int:
                         help="main (the tables), class-splits or input-size (the follow-ups; see above)")
     parser.add_argument("--class-splits", type=int, default=5, help="random base/novel splits (class-splits)")
     parser.add_argument("--sizes", default="64,128,224", help="input sides to compare (input-size)")
-    parser.add_argument("--check-rates", default="3e-5,1e-4", help="meta-training rates (held-out-check)")
     args = parser.parse_args()
     smoke = smoke_requested(args.smoke)
     quiet_tensorflow()
@@ -305,8 +251,6 @@ def main() -> int:
         class_split_study(args, smoke, size, weights)
     if smoke or args.study == "input-size":
         input_size_study(args, smoke, weights)
-    if smoke or args.study == "held-out-check":
-        held_out_check_study(args, smoke, size, weights)
     if smoke or args.study == "main":
         main_study(args, smoke, size, weights)
     return 0

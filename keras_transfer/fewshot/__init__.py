@@ -7,8 +7,6 @@
 - `sampling`: `episodes()`, seeded class-balanced N-way K-shot tasks;
 - `episodic_evaluation`: prototypes, linear probe and fine-tuning on the same episodes, mean and 95% CI;
 - `meta_training`: `meta_train()`, episodic prototypical training of a backbone on base classes;
-- `held_out_classes`: whether meta-training helped, scored on classes it never saw (the better backbone is kept);
-- `labelled_pixels`: every image of a labelled source as pixels at one size, with class indices;
 - `block_choice`: `choose_block()`, which block's features make the best prototypes, judged on base classes;
 - `trainable`: which backbone blocks train while a few-shot model adapts.
 """

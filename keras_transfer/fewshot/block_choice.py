@@ -27,7 +27,7 @@ from keras_transfer.fewshot.episodic_evaluation import (
     prototype_accuracy,
     score_episodes,
 )
-from keras_transfer.fewshot.labelled_pixels import labelled_pixels
+from keras_transfer.fewshot.meta_training import base_pixels
 from keras_transfer.fewshot.prototype_head import check_distance
 from keras_transfer.fewshot.sampling import episodes as draw_episodes
 from keras_transfer.models.backbones import BackboneSpec, resolve_backbone, size_pair
@@ -110,7 +110,7 @@ def choose_block(
     check_distance(distance)
     spec = resolve_backbone(backbone)
     size = size_pair(image_size or spec.default_size)
-    images, labels, class_names = labelled_pixels(base_data, size)
+    images, labels, class_names = base_pixels(base_data, size)
     if len(class_names) < n_way:
         raise ValueError(f"choose_block draws {n_way}-way episodes from the base classes, but base_data has "
                          f"{len(class_names)} class(es) {class_names}: give at least {n_way} base classes, or a "

@@ -10,10 +10,7 @@ inference mode. With `output_dir`, the progress is saved every
 `resume=True` continues a killed run. The meta-trained backbone is saved as a
 weights file and the result is a `few_shot` run on the base classes with those
 weights: exported, reported and rerun like any run, and `add_classes` gives it
-the novel classes. With `held_out_data` (classes in neither the base data nor
-the ones to be added), the starting and the meta-trained backbone are scored on
-1-shot episodes of those classes and the better one is kept, with a warning
-when meta-training hurt (`held_out_classes`).
+the novel classes.
 """
 
 from __future__ import annotations
@@ -30,13 +27,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_transfer.data.pipeline import make_dataset
+from keras_transfer.data.sources import load_data
 from keras_transfer.fewshot.build import few_shot
-from keras_transfer.fewshot.held_out_classes import held_out_classes
-from keras_transfer.fewshot.labelled_pixels import labelled_pixels
+from keras_transfer.fewshot.method import class_indices
 from keras_transfer.fewshot.prototype_head import DEFAULT_SCALE, check_distance, normalize, squared_distances
 from keras_transfer.fewshot.sampling import episodes as draw_episodes
 from keras_transfer.fewshot.trainable import set_trainable_blocks
-from keras_transfer.log import Log
 from keras_transfer.models.backbones import resolve_backbone, size_pair
 from keras_transfer.models.classifier import build_model, get_backbone_layer
 from keras_transfer.recipes.result import FitResult
@@ -45,7 +42,6 @@ from keras_transfer.train.feature_cache import feature_model
 
 RESUME_DIR = "meta_resume"
 BACKBONE_WEIGHTS = "meta_backbone.weights.h5"
-START_WEIGHTS = "start_backbone.weights.h5"
 
 
 @dataclass(frozen=True)
@@ -95,6 +91,19 @@ def training_step(embedding: keras.Model, optimizer: keras.optimizers.Optimizer,
         return loss, accuracy
 
     return step
+
+
+def base_pixels(data: Any, image_size: tuple[int, int], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray,
+                                                                                          list[str]]:
+    """Every image of `data` (any source `load_data` reads) as uint8 pixels at `image_size`, with class indices."""
+    spec, _ = load_data(data, validation_split=0)
+    if spec.multi_label:
+        raise ValueError("meta_train needs single-label base classes (one class per image).")
+    images, labels = [], []
+    for batch, targets in make_dataset(spec, image_size, batch_size, cache=False):
+        images.append(np.clip(np.round(batch.numpy()), 0, 255).astype("uint8"))
+        labels.append(class_indices(targets.numpy()))
+    return np.concatenate(images), np.concatenate(labels), list(spec.class_names)
 
 
 def stage_history(records: Sequence[dict]) -> list[dict]:
@@ -164,8 +173,6 @@ def meta_train(
     resume: bool = False,
     checkpoint_every: int = 50,
     on_episode: Callable[[int, float, float], None] | None = None,
-    held_out_data: Any = None,
-    held_out_episodes: int = 200,
     verbose: int = 0,
 ) -> FitResult:
     """Meta-trains a backbone with prototypical episodes on base classes, then builds their prototype classifier.
@@ -185,22 +192,15 @@ def meta_train(
         resume: continue from the checkpoint in `output_dir`.
         checkpoint_every: episodes between checkpoints (with `output_dir`).
         on_episode: called as `on_episode(episode number, loss, query accuracy)` after each step.
-        held_out_data: optional labelled images of classes in neither `base_data` nor the classes you will add
-            (any source `load_data` reads, 2+ images a class). The starting and the meta-trained backbone are
-            scored by 1-shot prototype accuracy on the same `held_out_episodes` episodes of them; when
-            meta-training scored lower, the result keeps the starting backbone and warns.
-        held_out_episodes: how many held-out episodes score each backbone.
         verbose: 1 prints a line per stage and the run's progress.
 
     Returns:
         The `FitResult` of `few_shot(base_data, weights=<the meta-trained backbone file>)`: its model is the
         prototype classifier of the base classes, its config reruns it, its `method_record["meta_training"]`
-        holds the stages, episodes and losses (and, with `held_out_data`, both held-out accuracies and which
-        backbone was kept), and its `history` one entry per stage (`stage_history`).
+        holds the stages, episodes and losses, and its `history` one entry per stage (`stage_history`).
 
     Raises:
-        ValueError: `resume=True` without `output_dir` or a checkpoint, or a checkpoint of other stages;
-            `held_out_data` with a base class in it, fewer than 2 classes, or `weights=None`.
+        ValueError: `resume=True` without `output_dir` or a checkpoint, or a checkpoint of other stages.
 
     Example:
         >>> result = meta_train((x_base, y_base), backbone="mobilenet", weights=mobilenet_v1_imagenet_weights(),
@@ -210,9 +210,6 @@ def meta_train(
     check_distance(distance)
     if resume and output_dir is None:
         raise ValueError("resume=True continues from output_dir's checkpoint: give output_dir=.")
-    if held_out_data is not None and weights is None:
-        raise ValueError("held_out_data compares meta-training with its pretrained start, and weights=None starts "
-                         "from random weights: give pretrained weights, or leave held_out_data out.")
     output_dir = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="meta-train-")
     stage_records = [asdict(stage) for stage in stages]
     checkpoint = _Checkpoint(output_dir)
@@ -227,17 +224,11 @@ def meta_train(
     spec = resolve_backbone(backbone)
     size = size_pair(image_size or spec.default_size)
     keras.utils.set_random_seed(seed)
-    images, labels, class_names = labelled_pixels(base_data, size)
+    images, labels, class_names = base_pixels(base_data, size)
     model = build_model(spec, max(len(class_names), 2), weights=weights, image_size=size)
     embedding = feature_model(model)
     total = sum(stage.episodes for stage in stages)
     tasks = draw_episodes(labels, n_way, k_shot, queries, total, seed)
-    held_out, start_accuracy, start_file = None, None, Path(output_dir) / START_WEIGHTS
-    if held_out_data is not None:  # the start is scored and kept before a resumed run restores its checkpoint
-        held_out = held_out_classes(held_out_data, class_names, size, n_way, held_out_episodes, seed)
-        start_accuracy = held_out.accuracy(model, distance)
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        get_backbone_layer(model).save_weights(start_file)
     if resume:
         checkpoint.restore_model(model)
     started = time.perf_counter()
@@ -278,31 +269,13 @@ def meta_train(
     seconds = time.perf_counter() - started
     weights_file = Path(output_dir) / BACKBONE_WEIGHTS
     get_backbone_layer(model).save_weights(weights_file)
-    check, kept_file = None, weights_file
-    if held_out is not None:
-        meta_accuracy = held_out.accuracy(model, distance)
-        hurt = not meta_accuracy >= start_accuracy
-        check = {**held_out.describe(), "start_accuracy": start_accuracy, "meta_trained_accuracy": meta_accuracy,
-                 "kept": "start" if hurt else "meta_trained"}
-        if hurt:  # also undoes the training of a backbone given as a keras.Model, which trains in place
-            get_backbone_layer(model).load_weights(start_file)
-            kept_file = start_file
-    result = few_shot(base_data, backbone=backbone, weights=str(kept_file), image_size=size, distance=distance,
+    result = few_shot(base_data, backbone=backbone, weights=str(weights_file), image_size=size, distance=distance,
                       scale=scale, output_dir=output_dir, seed=seed, verbose=verbose)
-    if check is not None and check["kept"] == "start":
-        warning = (f"Meta-training hurt: 1-shot prototype accuracy on the held-out classes {check['classes']} fell "
-                   f"from {start_accuracy:.4f} to {check['meta_trained_accuracy']:.4f} ({check['episodes']} "
-                   f"episodes), so the starting backbone is kept ({start_file}; the meta-trained one is in "
-                   f"{weights_file}). Train fewer blocks, at a lower learning_rate or for fewer episodes, or use "
-                   "base classes more like the ones you will add.")
-        result.warnings.append(warning)
-        Log(max(verbose, 1)).warning(warning)
     result.history = stage_history(state["history"])
     result.method_record["meta_training"] = {
         "stages": stage_records, "episodes": total, "n_way": n_way, "k_shot": k_shot, "queries": queries,
         "start_weights": weights if weights is None or isinstance(weights, str) else str(weights),
-        "backbone_weights": str(weights_file), "kept_weights": str(kept_file), "held_out": check,
-        "seconds": seconds,
+        "backbone_weights": str(weights_file), "seconds": seconds,
         "final_loss": float(np.mean([loss for entry in state["history"] for loss in entry["losses"]][-20:])),
     }
     return result

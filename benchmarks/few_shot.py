@@ -30,6 +30,7 @@ Usage:
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import time
@@ -66,17 +67,34 @@ def take(x, y, classes, per_class, seed):
     return rgb(x[chosen]), y[chosen]
 
 
-def datasets(smoke: bool, base_per_class: int, novel_per_class: int, base=BASE, novel=NOVEL):
-    """`{name: (base (x, y), novel (x, y))}`: base classes for meta-training, novel ones for the episodes."""
+@functools.cache
+def source_images(smoke: bool) -> dict:
+    """`{name: ((x, y) base classes come from, (x, y) novel classes come from)}`, read once per process."""
     from keras_transfer.datasets import load_fashion_mnist
     from keras_transfer.datasets.digits import load_mnist_5k
 
-    (x, y), (x_test, y_test), _ = load_fashion_mnist()
-    found = {"fashion_mnist": (take(x, y, base, base_per_class, 0), take(x_test, y_test, novel, novel_per_class, 1))}
+    train, test, _ = load_fashion_mnist()
+    found = {"fashion_mnist": (train, test)}
     if not smoke:
         x, y, _ = load_mnist_5k()
-        found["mnist_5k"] = (take(x, y, base, base_per_class, 2), take(x, y, novel, novel_per_class, 3))
+        found["mnist_5k"] = ((x, y), (x, y))
     return found
+
+
+def datasets(smoke: bool, base_per_class: int, novel_per_class: int, base=BASE, novel=NOVEL):
+    """`{name: (base (x, y), novel (x, y))}`: base classes for meta-training, novel ones for the episodes."""
+    return {name: (take(*base_source, base, base_per_class, 2 * index),
+                   take(*novel_source, novel, novel_per_class, 2 * index + 1))
+            for index, (name, (base_source, novel_source)) in enumerate(source_images(smoke).items())}
+
+
+def prototypes_minus(scores: dict, other: str) -> tuple[float, float, int]:
+    """Paired 1-shot difference prototypes − `other` on the episodes `other` ran: (mean, 95% half-width, count)."""
+    from keras_transfer.fewshot import confidence_interval
+
+    theirs = scores[other].accuracies
+    mean, half = confidence_interval(scores["prototypes"].accuracies[:len(theirs)] - theirs)
+    return mean, half, len(theirs)
 
 
 def meta_trained(base, weights: str, size: int, episodes: int, learning_rate: float, smoke: bool, label: str,
@@ -137,7 +155,7 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
 def input_size_study(args, smoke: bool, weights: str) -> None:
     """1-shot prototypes, linear probe and fine-tuning (whole ImageNet network) on the same episodes per size."""
     import keras_transfer
-    from keras_transfer.fewshot import confidence_interval, embed_images, evaluate_episodes
+    from keras_transfer.fewshot import embed_images, evaluate_episodes
 
     sizes = (32,) if smoke else tuple(int(side) for side in args.sizes.split(","))
     counts = (4, 3, 2) if smoke else (args.episodes, args.probe_episodes, args.fine_tune_episodes)
@@ -154,9 +172,8 @@ def input_size_study(args, smoke: bool, weights: str) -> None:
                 print(f"{name} {size} px 1-shot {method}: {100 * score.mean:.1f} +- {100 * score.ci95:.1f} "
                       f"({len(score.accuracies)} episodes, {1000 * score.seconds_per_episode:.0f} ms each)", flush=True)
             for other in ("linear_probe", "fine_tune"):
-                theirs = scores[other].accuracies
-                mean, half = confidence_interval(scores["prototypes"].accuracies[:len(theirs)] - theirs)
-                print(f"{name} {size} px 1-shot prototypes - {other} on the same {len(theirs)} episodes: "
+                mean, half, count = prototypes_minus(scores, other)
+                print(f"{name} {size} px 1-shot prototypes - {other} on the same {count} episodes: "
                       f"{100 * mean:+.1f} +- {100 * half:.1f} points", flush=True)
                 print_ratio(f"few_shot_{name}_{size}px_1shot_prototypes_minus_{other}_points", 100 * mean, "> 0",
                             mean > 0)
@@ -165,7 +182,7 @@ def input_size_study(args, smoke: bool, weights: str) -> None:
 def main_study(args, smoke: bool, size: int, weights: str) -> None:
     """The tables: prototypes, probe and fine-tuning, whole network and chosen block, with and without meta-training."""
     import keras_transfer
-    from keras_transfer.fewshot import confidence_interval, embed_images, evaluate_episodes
+    from keras_transfer.fewshot import embed_images, evaluate_episodes
 
     shots = (1,) if smoke else (1, 5, 10)
     episodes_count, probe_count, fine_tune_count = ((4, 3, 2) if smoke else
@@ -207,9 +224,8 @@ def main_study(args, smoke: bool, size: int, weights: str) -> None:
                     report[f"{name}/{shot}shot/{label}/{method}"] = score.to_dict()
                 if label in ("imagenet", choice.block) and shot == 1:  # paired: the other method's episodes
                     for other in ("linear_probe", "fine_tune"):
-                        theirs = scores[other].accuracies
-                        mean, half = confidence_interval(scores["prototypes"].accuracies[:len(theirs)] - theirs)
-                        print(f"     1-shot prototypes - {other} on the same {len(theirs)} episodes: "
+                        mean, half, count = prototypes_minus(scores, other)
+                        print(f"     1-shot prototypes - {other} on the same {count} episodes: "
                               f"{100 * mean:+.1f} +- {100 * half:.1f} points", flush=True)
                         proto_vs.append((f"{name}_{'whole' if label == 'imagenet' else 'chosen_block'}", other, mean))
             if shot == 1:

@@ -113,7 +113,7 @@ class BackboneSpec:
         """
         if not self.output_block:
             return self._build_whole(image_size, weights)
-        if weights in (None, "imagenet") or self.user_model is not None:
+        if weights in (None, "imagenet") or (self.user_model is not None and not _names_a_file(weights)):
             return self._cut(self._build_whole(image_size, weights))
         self._check_weights_file(weights)
         whole = self._build_whole(image_size, None)
@@ -145,6 +145,11 @@ class BackboneSpec:
 
     def _check_weights_file(self, weights: str | None) -> None:
         if weights not in (None, "imagenet") and not os.path.exists(str(weights)):
+            if self.user_model is not None:
+                raise FileNotFoundError(
+                    f"weights file {weights!r} does not exist: pass weights='imagenet' to use the custom "
+                    f"backbone {self.name!r} with its own weights, weights=None to train it from scratch, or the "
+                    "path of a file saved from it (model.save_weights).")
             raise FileNotFoundError(
                 f"weights file {weights!r} does not exist: pass weights='imagenet' to download "
                 "Keras' ImageNet weights, weights=None to train from scratch, or the path of a "
@@ -154,11 +159,23 @@ class BackboneSpec:
     def _build_whole(self, image_size: int | tuple[int, int], weights: str | None) -> keras.Model:
         height, width = size_pair(image_size)
         if self.user_model is not None:
-            # The user's model carries its own weights; from scratch means the same architecture freshly
-            # initialised (a clone), never the user's model itself, which another model may be using.
+            # The user's model carries its own weights (any label but a file: "imagenet", "given"); from scratch
+            # means the same architecture freshly initialised (a clone), and a weights file is loaded into a
+            # clone: never into the user's model itself, which another model may be using.
             if weights is None:
                 return keras.models.clone_model(self.user_model)
-            return _in_current_strategy(self.user_model)
+            if not _names_a_file(weights):
+                return _in_current_strategy(self.user_model)
+            self._check_weights_file(weights)
+            copy = keras.models.clone_model(self.user_model)
+            try:
+                copy.load_weights(weights)
+            except Exception as error:  # Keras raises ValueError or KeyError by format
+                raise ValueError(f"{weights!r} does not hold weights of the custom backbone {self.name!r} "
+                                 f"({str(error).splitlines()[0][:160]}): pass a file saved from this architecture "
+                                 "(model.save_weights), or weights='imagenet' to use the model's own weights."
+                                 ) from error
+            return copy
         smallest = min(height, width)
         if smallest < self.min_size:
             raise ValueError(
@@ -461,6 +478,12 @@ def custom_backbone(
         keras_name=name or model.name,
         user_model=model,
     )
+
+
+def _names_a_file(weights: object) -> bool:
+    """Whether `weights` is a weights file's path (existing, or named like one), not a label such as "imagenet"."""
+    text = str(weights)
+    return os.path.exists(text) or text.endswith((".h5", ".keras", ".weights"))
 
 
 def _in_current_strategy(model: keras.Model) -> keras.Model:

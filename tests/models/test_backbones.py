@@ -161,3 +161,30 @@ def test_a_truncated_backbone_names_the_blocks_it_has_when_the_block_is_unknown(
                                                   keras.layers.Conv2D(2, 3, name="conv_b")]),
                                 blocks=["conv_a", "conv_b"], name="two").truncated("conv_a")
     assert truncated.name == "two:conv_a" and truncated.build(8, weights="given").output_shape == (None, 6, 6, 2)
+
+
+def test_a_custom_backbone_loads_a_weights_file_into_a_copy_and_names_a_missing_or_wrong_one(tmp_path):
+    def two_convs(seed):
+        inputs = keras.Input((8, 8, 3))
+        x = keras.layers.Conv2D(2, 3, name="conv_a", kernel_initializer=keras.initializers.GlorotUniform(seed))(inputs)
+        x = keras.layers.Conv2D(2, 3, name="conv_b", kernel_initializer=keras.initializers.GlorotUniform(seed))(x)
+        return keras.Model(inputs, x, name="two")
+
+    mine, other = two_convs(0), two_convs(1)
+    other.save_weights(tmp_path / "other.weights.h5")
+    spec = custom_backbone(mine, blocks=["conv_a", "conv_b"])
+    pixels = np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    mine_before = np.asarray(mine(pixels))
+    loaded = spec.build(8, weights=str(tmp_path / "other.weights.h5"))
+    assert loaded is not mine
+    np.testing.assert_allclose(np.asarray(loaded(pixels)), np.asarray(other(pixels)), atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(mine(pixels)), mine_before)  # the user's model is untouched
+    assert spec.build(8, weights="imagenet") is mine and spec.build(8, weights="given") is mine
+    cut = spec.truncated("conv_a").build(8, weights=str(tmp_path / "other.weights.h5"))
+    np.testing.assert_allclose(np.asarray(cut(pixels)), np.asarray(other.get_layer("conv_a")(pixels)), atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="does not exist: pass weights='imagenet' to use the custom"):
+        spec.build(8, weights=str(tmp_path / "missing.weights.h5"))
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, keras.layers.Conv2D(5, 1, name="conv_a")(inputs)).save_weights(tmp_path / "wrong.weights.h5")
+    with pytest.raises(ValueError, match="does not hold weights of the custom backbone 'two'"):
+        spec.build(8, weights=str(tmp_path / "wrong.weights.h5"))

@@ -18,8 +18,9 @@ Two follow-up studies run on their own (`--study`):
 - `class-splits`: the 1-shot meta-training gain (prototypes on the novel classes, with and without
   meta-training, on the same 600 episodes) over the fixed split 0-4 / 5-9 and `--class-splits` random splits of
   the ten classes into five base and five novel ones: is a data set's gain a property of its split?
-- `input-size`: 1-shot prototypes, linear probe and fine-tuning (ImageNet backbone, whole network) on the same
-  episodes at each of `--sizes`: the network was trained at 224 px, the main study runs at 64 px for speed.
+- `input-size`: 1-shot prototypes (average-pooled, and grid-pooled as `few_shot(pooling="grid")` embeds), linear
+  probe and fine-tuning (ImageNet backbone, whole network) on the same episodes at each of `--sizes`: the network
+  was trained at 224 px, the main study runs at 64 px for speed.
 
 Usage:
     python benchmarks/few_shot.py            # about 10-15 minutes on 2 CPU cores
@@ -88,12 +89,15 @@ def datasets(smoke: bool, base_per_class: int, novel_per_class: int, base=BASE, 
             for index, (name, (base_source, novel_source)) in enumerate(source_images(smoke).items())}
 
 
-def prototypes_minus(scores: dict, other: str) -> tuple[float, float, int]:
-    """Paired 1-shot difference prototypes − `other` on the episodes `other` ran: (mean, 95% half-width, count)."""
+def prototypes_minus(scores: dict, other: str, mine=None) -> tuple[float, float, int]:
+    """Paired 1-shot difference prototypes − `other` on the episodes `other` ran: (mean, 95% half-width, count).
+
+    `mine`: per-episode accuracies to use instead of `scores["prototypes"]` (grid-pooled prototypes)."""
     from keras_transfer.fewshot import confidence_interval
 
     theirs = scores[other].accuracies
-    mean, half = confidence_interval(scores["prototypes"].accuracies[:len(theirs)] - theirs)
+    mine = scores["prototypes"].accuracies if mine is None else mine
+    mean, half = confidence_interval(mine[:len(theirs)] - theirs)
     return mean, half, len(theirs)
 
 
@@ -153,9 +157,13 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
 
 
 def input_size_study(args, smoke: bool, weights: str) -> None:
-    """1-shot prototypes, linear probe and fine-tuning (whole ImageNet network) on the same episodes per size."""
+    """1-shot prototypes (average- and grid-pooled), linear probe and fine-tuning (whole ImageNet network) on the
+    same episodes per size."""
+    import numpy as np
+
     import keras_transfer
-    from keras_transfer.fewshot import embed_images, evaluate_episodes
+    from keras_transfer.fewshot import confidence_interval, embed_images, evaluate_episodes
+    from keras_transfer.fewshot.episodic_evaluation import prototype_accuracy
 
     sizes = (32,) if smoke else tuple(int(side) for side in args.sizes.split(","))
     counts = (4, 3, 2) if smoke else (args.episodes, args.probe_episodes, args.fine_tune_episodes)
@@ -171,12 +179,22 @@ def input_size_study(args, smoke: bool, weights: str) -> None:
             for method, score in scores.items():
                 print(f"{name} {size} px 1-shot {method}: {100 * score.mean:.1f} +- {100 * score.ci95:.1f} "
                       f"({len(score.accuracies)} episodes, {1000 * score.seconds_per_episode:.0f} ms each)", flush=True)
+            grid = embed_images(model, novel[0], pooling="grid")  # the few_shot(pooling="grid") embedding
+            grid_accuracies = np.array([prototype_accuracy(grid, task) for task in tasks])
+            grid_mean, grid_half = confidence_interval(grid_accuracies)
+            print(f"{name} {size} px 1-shot prototypes (grid pooling, {grid.shape[1]} features): "
+                  f"{100 * grid_mean:.1f} +- {100 * grid_half:.1f} ({len(tasks)} episodes)", flush=True)
             for other in ("linear_probe", "fine_tune"):
                 mean, half, count = prototypes_minus(scores, other)
                 print(f"{name} {size} px 1-shot prototypes - {other} on the same {count} episodes: "
                       f"{100 * mean:+.1f} +- {100 * half:.1f} points", flush=True)
                 print_ratio(f"few_shot_{name}_{size}px_1shot_prototypes_minus_{other}_points", 100 * mean, "> 0",
                             mean > 0)
+                mean, half, count = prototypes_minus(scores, other, grid_accuracies)
+                print(f"{name} {size} px 1-shot grid prototypes - {other} on the same {count} episodes: "
+                      f"{100 * mean:+.1f} +- {100 * half:.1f} points", flush=True)
+                print_ratio(f"few_shot_{name}_{size}px_1shot_grid_prototypes_minus_{other}_points", 100 * mean,
+                            "> 0", mean > 0)
 
 
 def main_study(args, smoke: bool, size: int, weights: str) -> None:

@@ -25,6 +25,9 @@ OPTIONS = (
                                                              "a block (mobilenet:block9; default %(default)s)")),
     (("--weights",), dict(default="imagenet", help="imagenet or a weights file (default %(default)s)")),
     (("--distance",), dict(choices=("cosine", "euclidean"), default="cosine", help="default %(default)s")),
+    (("--pooling",), dict(choices=("average", "grid"), default="average",
+                          help="average (photos) or grid (centred, upright images: digits, documents, products); "
+                               "default %(default)s")),
     (("--image-size",), dict(metavar="SIZE", help="input size (default: the backbone's)")),
     (("--add-to",), dict(metavar="OLD_EXPORT", help="add the support classes to this few-shot export instead")),
     (("--replace",), dict(action="store_true", help="with --add-to: a known class forgets its old images")),
@@ -63,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         image_size = parse_image_size(args.image_size) if args.image_size else None
         result = few_shot(support, backbone=args.backbone, weights=parse_weights(args.weights),
-                          distance=args.distance, image_size=image_size, verbose=0 if args.quiet else 1)
+                          distance=args.distance, pooling=args.pooling, image_size=image_size,
+                          verbose=0 if args.quiet else 1)
         exported = result.export(args.export_dir, overwrite=args.overwrite)
         status(f"Prototypes of {len(result.class_names)} classes ({', '.join(result.class_names)}), "
-               f"{args.distance} distance.", args.quiet)
+               f"{args.distance} distance, {args.pooling} pooling.", args.quiet)
     print_export_summary(exported)
     return 0

@@ -1,5 +1,6 @@
 """Few-shot learning (小样本学习) and meta-learning (元学习): prototype classifiers that export like any model.
 
+- `pooling`: the embedding the prototypes live in (`"average"` or `"grid"`-pooled last feature map);
 - `prototype_head`: the `PrototypeHead` layer (class means as weights, cosine or euclidean distance);
 - `method`: the `prototypes` transfer method (`build_and_fit(method="prototypes")`);
 - `build`: `few_shot()`, a prototype classifier from a handful of images, as a `FitResult`;
@@ -23,11 +24,12 @@ from keras_transfer.fewshot.episodic_evaluation import (
 from keras_transfer.fewshot.meta_training import MetaStage, meta_train
 from keras_transfer.fewshot.method import Prototypes
 from keras_transfer.fewshot.new_classes import add_classes
+from keras_transfer.fewshot.pooling import grid_features_model
 from keras_transfer.fewshot.prototype_head import PrototypeHead, class_means, embedding_model, prototype_logits
 from keras_transfer.fewshot.sampling import Episode, episodes
 
 __all__ = [
     "BlockChoice", "Episode", "EpisodeFineTuner", "EpisodicScore", "MetaStage", "PrototypeHead", "Prototypes",
     "add_classes", "choose_block", "class_means", "confidence_interval", "embed_images", "embedding_model",
-    "episodes", "evaluate_episodes", "few_shot", "meta_train", "prototype_logits",
+    "episodes", "evaluate_episodes", "few_shot", "grid_features_model", "meta_train", "prototype_logits",
 ]

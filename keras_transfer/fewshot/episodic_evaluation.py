@@ -18,6 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_transfer.fewshot.pooling import pooled_features_model
 from keras_transfer.fewshot.prototype_head import DEFAULT_SCALE, class_means, embedding_model, prototype_logits
 from keras_transfer.fewshot.sampling import Episode
 from keras_transfer.fewshot.trainable import set_trainable_blocks
@@ -131,18 +132,24 @@ def score_episodes(method: str, tasks: Sequence[Episode], accuracy: Callable[[Ep
     return EpisodicScore(method, accuracies, time.perf_counter() - started)
 
 
-def embed_images(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def embed_images(model: keras.Model, images: np.ndarray, batch_size: int = 64,
+                 pooling: str | None = None) -> np.ndarray:
     """The embeddings the prototypes of `model` live in (pooled backbone features), of RGB 0-255 images.
 
     Args:
         model: a prototype classifier or a `build_model` classifier.
         images: (N, H, W, 3) pixels (resized to the model's input size when they differ), or (N, H, W) grey.
         batch_size: images per forward pass.
+        pooling: None (the embedding the model's own head reads), or `"average"` / `"grid"` for a
+            `build_model` classifier (see `keras_transfer.fewshot.pooling`).
 
     Returns:
         (N, D) float32.
+
+    Example:
+        >>> features = embed_images(build_model("mobilenet", 5, weights=weights, image_size=64), x, pooling="grid")
     """
-    extractor = embedding_model(model)
+    extractor = embedding_model(model) if pooling is None else pooled_features_model(model, pooling)
     size = tuple(int(side) for side in model.inputs[0].shape[1:3])
     run = keras.ops.convert_to_numpy
     chunks = [run(extractor(model_pixels(images[start:start + batch_size], size), training=False))

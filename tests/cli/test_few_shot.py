@@ -50,4 +50,5 @@ def test_add_to_an_export_adds_the_support_classes(support_export, shapes_small,
     old = result.model.predict(x[:3], verbose=0)
     np.testing.assert_array_equal(served[:, :3].argmax(1), old.argmax(1))  # the old classes keep their order
     assert main(["few-shot", "--help"]) == 0
-    assert "--add-to" in capsys.readouterr().out
+    help_text = capsys.readouterr().out
+    assert "--add-to" in help_text and "--pooling {average,grid}" in help_text

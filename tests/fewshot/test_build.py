@@ -33,7 +33,7 @@ def test_prototypes_equal_the_support_means_of_the_embedding(support_result, sha
 def test_the_config_is_a_run_config_that_reruns(support_result, shapes_small):
     result, chosen = support_result
     assert result.config["method"] == "prototypes"
-    assert result.config["method_options"] == {"distance": "cosine", "scale": 10.0}
+    assert result.config["method_options"] == {"distance": "cosine", "scale": 10.0, "pooling": "average"}
     assert result.config["validation_split"] == 0.0
     assert FitConfig.from_dict(result.config) == result.fit_config
     assert result.method_record["support_per_class"] == {name: 2 for name in result.class_names}

@@ -9,13 +9,16 @@ judged where labels are plenty: on few-shot episodes drawn from *base* classes
 candidate block's pooled features come from one forward pass; each block is
 scored by prototype accuracy on the same episodes, and the best one names the
 truncated backbone (`"mobilenet:block9"`) to give `few_shot`, `meta_train` or
-`build_and_fit`.
+`build_and_fit`. With `poolings=("average", "grid")` the same episodes also judge
+how the block's feature map is pooled (`few_shot(pooling=...)`): grid pooling wins
+on centred images and loses on images whose objects move, and base classes of the
+same kind of images tell which case a user has.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -28,6 +31,7 @@ from keras_transfer.fewshot.episodic_evaluation import (
     score_episodes,
 )
 from keras_transfer.fewshot.meta_training import base_pixels
+from keras_transfer.fewshot.pooling import check_pooling, pool_feature_map
 from keras_transfer.fewshot.prototype_head import check_distance
 from keras_transfer.fewshot.sampling import episodes as draw_episodes
 from keras_transfer.models.backbones import BackboneSpec, resolve_backbone, size_pair
@@ -42,27 +46,38 @@ class BlockChoice:
             give it as `backbone=` to `few_shot`, `meta_train` or `build_and_fit`; `backbone.name` is the
             string form (`"mobilenet:block9"`) a config or the command line takes for a registry backbone.
         block: the chosen block's name.
-        scores: `{block: EpisodicScore}` in the backbone's order.
+        scores: `{block: EpisodicScore}` in the backbone's order, under the chosen pooling.
         episodes: how many base-class episodes scored each block (the same episodes for all).
+        pooling: the chosen pooling, to give as `few_shot(pooling=...)`.
+        scores_by_pooling: `{pooling: {block: EpisodicScore}}` for every pooling scored.
     """
 
     backbone: BackboneSpec
     block: str
     scores: dict[str, EpisodicScore]
     episodes: int
+    pooling: str = "average"
+    scores_by_pooling: dict[str, dict[str, EpisodicScore]] = field(default_factory=dict)
+
+    def _tables(self) -> dict[str, dict[str, EpisodicScore]]:
+        return self.scores_by_pooling or {self.pooling: self.scores}
 
     def to_dataframe(self):
-        """A `pandas.DataFrame`: block, mean accuracy, 95% CI half-width, chosen."""
+        """A `pandas.DataFrame`: block, pooling, mean accuracy, 95% CI half-width, chosen."""
         import pandas as pd
 
-        return pd.DataFrame([{"block": block, "accuracy": score.mean, "ci95": score.ci95,
-                              "chosen": block == self.block} for block, score in self.scores.items()])
+        return pd.DataFrame([{"block": block, "pooling": pooling, "accuracy": score.mean, "ci95": score.ci95,
+                              "chosen": (block, pooling) == (self.block, self.pooling)}
+                             for pooling, table in self._tables().items() for block, score in table.items()])
 
     def __str__(self) -> str:
-        rows = [f"{'block':>10} {'accuracy':>16}"]
-        rows += [f"{block:>10} {100 * score.mean:>8.1f} +- {100 * score.ci95:>4.1f}" + (" <- chosen" if block ==
-                                                                                          self.block else "")
-                 for block, score in self.scores.items()]
+        tables = self._tables()
+        rows = [f"{'block':>10}" + "".join(f" {pooling + ' pooling':>16}" for pooling in tables)]
+        for block in self.scores:
+            cells = "".join(f" {100 * table[block].mean:>8.1f} +- {100 * table[block].ci95:>4.1f}"
+                            for table in tables.values())
+            chosen = f" <- chosen ({self.pooling} pooling)" if block == self.block else ""
+            rows.append(f"{block:>10}{cells}{chosen}")
         return f"Prototype accuracy on {self.episodes} base-class episodes per block:\n" + "\n".join(rows)
 
 
@@ -78,6 +93,7 @@ def choose_block(
     queries: int = 15,
     episodes: int = 200,
     distance: str = "cosine",
+    poolings: Sequence[str] = ("average",),
     seed: int = 0,
     batch_size: int = 64,
 ) -> BlockChoice:
@@ -93,6 +109,9 @@ def choose_block(
         n_way, k_shot, queries: the shape of the scoring episodes (the shot you will use).
         episodes: how many episodes (the same for every block).
         distance: `"cosine"` or `"euclidean"`.
+        poolings: how each block's feature map is pooled, each scored on the same episodes (`"average"`,
+            `"grid"`: see `keras_transfer.fewshot.pooling`); the best (block, pooling) pair wins, the first
+            pooling listed on a tie.
         seed: seeds the episodes.
         batch_size: images per forward pass.
 
@@ -106,8 +125,14 @@ def choose_block(
         >>> choice = keras_transfer.choose_block((x_base, y_base), backbone="mobilenet", weights=w, image_size=64)
         >>> print(choice)                       # accuracy per block
         >>> result = keras_transfer.few_shot(support, backbone=choice.backbone, weights=w, image_size=64)
+        >>> choice = keras_transfer.choose_block(base, weights=w, poolings=("average", "grid"))
+        >>> result = keras_transfer.few_shot(support, backbone=choice.backbone, pooling=choice.pooling, weights=w)
     """
     check_distance(distance)
+    if not poolings:
+        raise ValueError("poolings must name at least one pooling ('average', 'grid').")
+    for pooling in poolings:
+        check_pooling(pooling)
     spec = resolve_backbone(backbone)
     size = size_pair(image_size or spec.default_size)
     images, labels, class_names = base_pixels(base_data, size)
@@ -117,19 +142,23 @@ def choose_block(
                          "smaller n_way.")
     tasks = draw_episodes(labels, n_way, k_shot, queries, episodes, seed)
     network = spec.build(size, weights)
-    features = block_features(spec, network, images, blocks, batch_size)
-    scores = {block: score_episodes("prototypes", tasks, lambda task, found=found: prototype_accuracy(found, task,
-                                                                                                    distance))
-              for block, found in features.items()}
-    best = max(scores, key=lambda block: scores[block].mean)
+    tables = {}
+    for pooling in dict.fromkeys(poolings):
+        features = block_features(spec, network, images, blocks, batch_size, pooling=pooling)
+        tables[pooling] = {block: score_episodes("prototypes", tasks, lambda task, found=found:
+                                                 prototype_accuracy(found, task, distance))
+                           for block, found in features.items()}
+    pooling, best = max(((pooling, block) for pooling, table in tables.items() for block in table),
+                        key=lambda pair: tables[pair[0]][pair[1]].mean)
     whole = best == spec.blocks(network)[-1].name and not spec.output_block
-    return BlockChoice(backbone=spec if whole else spec.truncated(best), block=best, scores=scores,
-                       episodes=len(tasks))
+    return BlockChoice(backbone=spec if whole else spec.truncated(best), block=best, scores=tables[pooling],
+                       episodes=len(tasks), pooling=pooling, scores_by_pooling=tables)
 
 
 def block_features(spec: BackboneSpec, network: keras.Model, images: np.ndarray,
-                   blocks: Sequence[str] | None = None, batch_size: int = 64) -> dict[str, np.ndarray]:
-    """`{block: (N, C) globally average-pooled output}` of each block, from one forward pass per batch.
+                   blocks: Sequence[str] | None = None, batch_size: int = 64,
+                   pooling: str = "average") -> dict[str, np.ndarray]:
+    """`{block: (N, D) pooled output}` of each block, from one forward pass per batch.
 
     Args:
         spec: the backbone.
@@ -137,6 +166,8 @@ def block_features(spec: BackboneSpec, network: keras.Model, images: np.ndarray,
         images: (N, H, W, 3) RGB 0-255 pixels (resized to the network's input size when they differ).
         blocks: the block names (default: every block but the stem).
         batch_size: images per forward pass.
+        pooling: `"average"` ((N, C) global averages) or `"grid"` (averages over at most 4 x 4 cells, side by
+            side), as `few_shot(pooling=...)` embeds.
 
     Returns:
         The pooled features, in the backbone's block order.
@@ -158,7 +189,7 @@ def block_features(spec: BackboneSpec, network: keras.Model, images: np.ndarray,
     maps = keras.Model(network.inputs, [found[name].layers[-1].output for name in names])(
         spec.preprocessing_layer()(inputs))
     maps = maps if isinstance(maps, (list, tuple)) else [maps]
-    pooled = keras.Model(inputs, [keras.layers.GlobalAveragePooling2D()(feature_map) for feature_map in maps])
+    pooled = keras.Model(inputs, [pool_feature_map(feature_map, pooling) for feature_map in maps])
     chunks = [pooled(model_pixels(images[start:start + batch_size], size), training=False)
               for start in range(0, len(images), batch_size)]
     chunks = [chunk if isinstance(chunk, (list, tuple)) else [chunk] for chunk in chunks]

@@ -64,11 +64,30 @@ def grid_features_model(classifier: keras.Model, side: int = GRID_SIDE) -> keras
     if FEATURE_LAYER not in names:
         raise ValueError(f"pooling='grid' needs a backbone that ends in a feature map; {classifier.name!r} gives "
                          "pooled features already: use pooling='average'.")
-    feature_map = classifier.get_layer(FEATURE_LAYER).input
-    height, width = int(feature_map.shape[1]), int(feature_map.shape[2])
-    cells = keras.layers.AdaptiveAveragePooling2D((min(side, height), min(side, width)), name="grid_pool")(feature_map)
-    flat = keras.layers.Flatten(name=GRID_FEATURES_LAYER)(cells)
+    flat = pool_feature_map(classifier.get_layer(FEATURE_LAYER).input, "grid", side, name=GRID_FEATURES_LAYER)
     return keras.Model(classifier.inputs, flat, name="grid_features")
+
+
+def pool_feature_map(feature_map, pooling: str, side: int = GRID_SIDE, name: str | None = None):
+    """A (B, H, W, C) Keras tensor pooled as `pooling` says: (B, C) averages, or (B, cells x C) grid averages.
+
+    Args:
+        feature_map: a symbolic 4-D tensor.
+        pooling: `"average"` or `"grid"`.
+        side: the grid's most cells along each side.
+        name: the name of the last layer (None: Keras names it).
+
+    Returns:
+        The pooled symbolic tensor.
+
+    Example:
+        >>> flat = pool_feature_map(backbone.output, "grid")
+    """
+    if check_pooling(pooling) == "average":
+        return keras.layers.GlobalAveragePooling2D(name=name)(feature_map)
+    height, width = int(feature_map.shape[1]), int(feature_map.shape[2])
+    cells = keras.layers.AdaptiveAveragePooling2D((min(side, height), min(side, width)))(feature_map)
+    return keras.layers.Flatten(name=name)(cells)
 
 
 def pooled_features_model(classifier: keras.Model, pooling: str = "average") -> keras.Model:

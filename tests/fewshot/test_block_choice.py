@@ -41,3 +41,38 @@ def test_choose_block_needs_n_way_base_classes(shapes_small):
     two = np.isin(y, names[:2])
     with pytest.raises(ValueError, match="5-way episodes from the base classes, but base_data has 2 class"):
         choose_block((x[two], y[two]), backbone=tiny_backbone(32), weights="given", image_size=32)
+
+
+def quadrant_squares(per_class: int = 8, seed: int = 0):
+    """4 classes told apart only by where a white square sits (one image quadrant each): a layout task."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for label, (top, left) in enumerate([(4, 4), (4, 20), (20, 4), (20, 20)]):
+        for _ in range(per_class):
+            image = rng.integers(0, 40, (32, 32, 3)).astype("uint8")
+            dy, dx = rng.integers(-1, 2, 2)
+            image[top + dy:top + dy + 8, left + dx:left + dx + 8] = 255
+            images.append(image)
+            labels.append(label)
+    return np.stack(images), np.array(labels)
+
+
+def test_choose_block_also_chooses_the_pooling_that_keeps_the_layout_when_the_layout_is_the_class(shapes_small):
+    x, y = quadrant_squares()
+    spec = tiny_backbone(32)
+    choice = choose_block((x, y), backbone=spec, weights="given", image_size=32, n_way=4, k_shot=1, queries=3,
+                          episodes=20, poolings=("average", "grid"), seed=0)
+    assert set(choice.scores_by_pooling) == {"average", "grid"} and choice.pooling == "grid"
+    assert choice.scores is choice.scores_by_pooling["grid"] and choice.scores[choice.block].mean == 1.0
+    assert choice.scores_by_pooling["average"]["block2_conv"].mean < 0.8
+    frame = choice.to_dataframe()
+    assert len(frame) == 4 and frame["chosen"].sum() == 1 and set(frame["pooling"]) == {"average", "grid"}
+    assert "grid pooling" in str(choice) and "<- chosen (grid pooling)" in str(choice)
+    grid = block_features(spec, spec.build(32, weights="given"), x[:6], ["block2_conv"], pooling="grid")
+    reference = embed_images(build_model(spec, 2, weights="given", image_size=32), x[:6], pooling="grid")
+    np.testing.assert_allclose(grid["block2_conv"], reference, rtol=1e-5, atol=1e-5)
+    plain = choose_block(shapes_small[:2], backbone=spec, weights="given", image_size=32, n_way=4, k_shot=1,
+                         queries=3, episodes=5, seed=0)  # the default scores average pooling only
+    assert plain.pooling == "average" and list(plain.scores_by_pooling) == ["average"]
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        choose_block((x, y), backbone=spec, weights="given", image_size=32, n_way=4, poolings=("max",))

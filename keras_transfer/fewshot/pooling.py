@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_transfer.fewshot.prototype_head import check_choice
 from keras_transfer.train.feature_cache import FEATURE_LAYER, feature_model
 
 POOLINGS = ("average", "grid")
@@ -19,25 +20,14 @@ GRID_FEATURES_LAYER = "features"
 
 
 def check_pooling(pooling: str) -> str:
-    """The pooling name, checked.
-
-    Args:
-        pooling: `"average"` or `"grid"`.
-
-    Returns:
-        The name.
-
-    Raises:
-        ValueError: any other value, naming the choices and when each fits.
+    """The pooling name (`"average"` or `"grid"`), checked: anything else is a ValueError naming the choices.
 
     Example:
         >>> check_pooling("grid")
         'grid'
     """
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}: 'average' for photos whose "
-                         "objects sit anywhere, 'grid' for centred, upright images (digits, documents, products).")
-    return pooling
+    return check_choice("pooling", pooling, POOLINGS, "'average' for photos whose objects sit anywhere, 'grid' for "
+                        "centred, upright images (digits, documents, products)")
 
 
 def grid_features_model(classifier: keras.Model, side: int = GRID_SIDE) -> keras.Model:

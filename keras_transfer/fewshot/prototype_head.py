@@ -41,9 +41,14 @@ def check_distance(distance: str) -> str:
         >>> check_distance("cosine")
         'cosine'
     """
-    if distance not in DISTANCES:
-        raise ValueError(f"distance must be one of {list(DISTANCES)}, got {distance!r}.")
-    return distance
+    return check_choice("distance", distance, DISTANCES)
+
+
+def check_choice(option: str, value: str, choices: Sequence[str], advice: str = "") -> str:
+    """`value`, checked to be one of `choices`; else a ValueError naming the option, the choices and `advice`."""
+    if value not in choices:
+        raise ValueError(f"{option} must be one of {list(choices)}, got {value!r}{': ' + advice if advice else ''}.")
+    return value
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")

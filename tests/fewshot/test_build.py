@@ -1,7 +1,5 @@
 """few_shot(): a run like any other whose head holds the support set's class means; it exports and serves JPEG."""
 
-import io
-
 import keras
 import numpy as np
 import pytest
@@ -11,6 +9,7 @@ import keras_transfer
 from keras_transfer.fewshot.episodic_evaluation import embed_images
 from keras_transfer.fewshot.prototype_head import class_means, find_prototype_head
 from keras_transfer.recipes.config import FitConfig
+from keras_transfer.testing.brokenfiles import encode
 from keras_transfer.testing.tiny import tiny_backbone
 
 
@@ -55,11 +54,7 @@ def test_exported_model_serves_jpeg_bytes_and_reloads_with_its_prototypes(suppor
     x, _, _ = shapes_small
     exported = support_export
     predictor = keras_transfer.load(exported.directory)
-    encoded = []
-    for image in x[:4]:
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="JPEG", quality=95)
-        encoded.append(buffer.getvalue())
+    encoded = [encode(Image.fromarray(image), "JPEG", quality=95) for image in x[:4]]
     served = predictor.predict(encoded, top_k=3)
     assert [item["class_name"] for item in served] == [
         result.class_names[i] for i in predictor.predict_probabilities(x[:4]).argmax(1)]

@@ -1,7 +1,5 @@
 """Grid-pooled prototypes: the embedding keeps the feature map's layout, equals a numpy reference, exports, grows."""
 
-import io
-
 import keras
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from keras_transfer.fewshot.pooling import check_pooling, grid_features_model
 from keras_transfer.fewshot.prototype_head import class_means, find_prototype_head
 from keras_transfer.models.classifier import build_model
 from keras_transfer.recipes.config import FitConfig
+from keras_transfer.testing.brokenfiles import encode
 from keras_transfer.testing.tiny import tiny_backbone, tiny_cnn
 from keras_transfer.train.feature_cache import FEATURE_LAYER
 
@@ -74,11 +73,7 @@ def test_a_grid_model_exports_serves_jpeg_bytes_reloads_and_gains_a_class(grid_r
     x, y, names = shapes_small
     exported = result.export(tmp_path / "export", report=False)
     predictor = keras_transfer.load(exported.directory)
-    encoded = []
-    for image in x[:4]:
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="JPEG", quality=95)
-        encoded.append(buffer.getvalue())
+    encoded = [encode(Image.fromarray(image), "JPEG", quality=95) for image in x[:4]]
     served = predictor.predict(encoded)
     assert [item["class_name"] for item in served] == [
         result.class_names[i] for i in predictor.predict_probabilities(x[:4]).argmax(1)]

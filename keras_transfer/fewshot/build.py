@@ -47,7 +47,7 @@ def few_shot(
         scale: multiplies the logits before the softmax.
         pooling: `"average"` (the global average of the backbone's last feature map: photos whose objects sit
             anywhere) or `"grid"` (its averages over at most 4 x 4 cells side by side: centred, upright images
-            such as digits, documents or product shots, where it gained 1-5 points at 1 shot in our benchmarks).
+            such as digits, documents or product shots, where it gained 1-8 points at 1 shot in our benchmarks).
         image_size: the input size (default: the backbone's).
         validation_data: optional held-out images to score the model and the linear probe on.
         **options: any other `build_and_fit` option (`batch_size`, `output_dir`, `class_names`, `seed`, ...).

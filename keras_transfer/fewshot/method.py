@@ -93,6 +93,10 @@ class Prototypes(TransferMethod):
             raise ValueError("Prototypes classify single-label data (one class per image); for multi-label data "
                              "use method='linear_probe' or 'fine_tune'.")
 
+    def feature_views(self, context) -> int | None:
+        """Average pooling reads the run's shared feature cache; grid pooling embeds the support images itself."""
+        return 0 if self.options["pooling"] == "average" else None
+
     def fit(self, context) -> MethodResult:
         pooling = self.options["pooling"]
         if pooling == "average":

@@ -101,3 +101,18 @@ def test_an_unknown_pooling_or_a_backbone_without_a_feature_map_is_refused(shape
                              image_size=32)
     with pytest.raises(ValueError, match="gives pooled features already: use pooling='average'"):
         grid_features_model(classifier)
+
+
+def test_a_grid_run_skips_the_average_pooled_feature_cache_it_would_not_read(shapes_small, monkeypatch):
+    x, y, names = shapes_small
+
+    def no_cache(*args, **kwargs):
+        raise AssertionError("the average-pooled feature cache was extracted for a grid run")
+
+    monkeypatch.setattr("keras_transfer.recipes.context.extract_features", no_cache)
+    result = keras_transfer.few_shot((x[:12], y[:12]), backbone=tiny_backbone(32), weights="given", image_size=32,
+                                     pooling="grid", verbose=0)
+    assert find_prototype_head(result.model).prototypes.shape[1] == 4 * 4 * 16
+    with pytest.raises(AssertionError, match="feature cache was extracted"):
+        keras_transfer.few_shot((x[:12], y[:12]), backbone=tiny_backbone(32), weights="given", image_size=32,
+                                verbose=0)

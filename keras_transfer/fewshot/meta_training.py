@@ -31,6 +31,7 @@ from keras_transfer.data.pipeline import make_dataset
 from keras_transfer.data.sources import load_data
 from keras_transfer.fewshot.build import few_shot
 from keras_transfer.fewshot.method import class_indices
+from keras_transfer.fewshot.pooling import check_pooling, pooled_features_model
 from keras_transfer.fewshot.prototype_head import DEFAULT_SCALE, check_distance, normalize, squared_distances
 from keras_transfer.fewshot.sampling import episodes as draw_episodes
 from keras_transfer.fewshot.trainable import set_trainable_blocks
@@ -38,7 +39,6 @@ from keras_transfer.models.backbones import resolve_backbone, size_pair
 from keras_transfer.models.classifier import build_model, get_backbone_layer
 from keras_transfer.recipes.result import FitResult
 from keras_transfer.serving.atomic import atomic_directory
-from keras_transfer.train.feature_cache import feature_model
 
 RESUME_DIR = "meta_resume"
 BACKBONE_WEIGHTS = "meta_backbone.weights.h5"
@@ -164,6 +164,7 @@ def meta_train(
     image_size: int | tuple | None = None,
     distance: str = "cosine",
     scale: float = DEFAULT_SCALE,
+    pooling: str = "average",
     n_way: int = 5,
     k_shot: int = 5,
     queries: int = 10,
@@ -184,6 +185,8 @@ def meta_train(
         image_size: the input size (default: the backbone's).
         distance: `"cosine"` or `"euclidean"`, in training and in the final head.
         scale: the logits' scale.
+        pooling: the embedding the episodes train and the final head uses (`"average"` or `"grid"`, as
+            `few_shot(pooling=...)`).
         n_way, k_shot, queries: the shape of each training episode.
         stages: `MetaStage`s run in order (which blocks train, for how many episodes, at what rate).
         seed: seeds the episodes and the weights of a random start.
@@ -208,6 +211,7 @@ def meta_train(
         >>> novel = keras_transfer.add_classes(result, (x_novel_support, y_novel_support))
     """
     check_distance(distance)
+    check_pooling(pooling)
     if resume and output_dir is None:
         raise ValueError("resume=True continues from output_dir's checkpoint: give output_dir=.")
     output_dir = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="meta-train-")
@@ -226,7 +230,7 @@ def meta_train(
     keras.utils.set_random_seed(seed)
     images, labels, class_names = base_pixels(base_data, size)
     model = build_model(spec, max(len(class_names), 2), weights=weights, image_size=size)
-    embedding = feature_model(model)
+    embedding = pooled_features_model(model, pooling)
     total = sum(stage.episodes for stage in stages)
     tasks = draw_episodes(labels, n_way, k_shot, queries, total, seed)
     if resume:
@@ -270,7 +274,7 @@ def meta_train(
     weights_file = Path(output_dir) / BACKBONE_WEIGHTS
     get_backbone_layer(model).save_weights(weights_file)
     result = few_shot(base_data, backbone=backbone, weights=str(weights_file), image_size=size, distance=distance,
-                      scale=scale, output_dir=output_dir, seed=seed, verbose=verbose)
+                      scale=scale, pooling=pooling, output_dir=output_dir, seed=seed, verbose=verbose)
     result.history = stage_history(state["history"])
     result.method_record["meta_training"] = {
         "stages": stage_records, "episodes": total, "n_way": n_way, "k_shot": k_shot, "queries": queries,

@@ -60,3 +60,17 @@ def test_resume_needs_the_folder_and_the_same_stages(shapes_small, tmp_path):
         meta_train((x, y), backbone=tiny_backbone(32), resume=True)
     with pytest.raises(ValueError, match="Nothing to resume"):
         run(shapes_small, tmp_path / "empty", resume=True)
+
+
+def test_grid_pooled_meta_training_trains_and_ends_in_the_grid_embedding(shapes_small, tmp_path):
+    x, y, _ = shapes_small
+    start = tiny_backbone(32)
+    before = [keras.ops.convert_to_numpy(w) for w in start.user_model.weights]
+    result = meta_train((x, y), backbone=start, weights="given", image_size=32, n_way=3, k_shot=2, queries=2,
+                        pooling="grid", stages=[MetaStage("all", episodes=2, train_blocks="all", learning_rate=1e-2)],
+                        output_dir=str(tmp_path / "grid"))
+    assert find_prototype_head(result.model).prototypes.shape[1] == 4 * 4 * 16  # the 8 x 8 map on 4 x 4 cells
+    assert result.config["method_options"]["pooling"] == "grid"
+    assert any(not np.array_equal(a, b) for a, b in zip(before, backbone_weights(result)))
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        meta_train((x, y), backbone=tiny_backbone(32), weights="given", image_size=32, pooling="max")

@@ -142,12 +142,11 @@ def choose_block(
                          "smaller n_way.")
     tasks = draw_episodes(labels, n_way, k_shot, queries, episodes, seed)
     network = spec.build(size, weights)
-    tables = {}
-    for pooling in dict.fromkeys(poolings):
-        features = block_features(spec, network, images, blocks, batch_size, pooling=pooling)
-        tables[pooling] = {block: score_episodes("prototypes", tasks, lambda task, found=found:
-                                                 prototype_accuracy(found, task, distance))
-                           for block, found in features.items()}
+    features = pooled_block_features(spec, network, images, blocks, batch_size, tuple(dict.fromkeys(poolings)))
+    tables = {pooling: {block: score_episodes("prototypes", tasks, lambda task, found=found:
+                                              prototype_accuracy(found, task, distance))
+                        for block, found in table.items()}
+              for pooling, table in features.items()}
     pooling, best = max(((pooling, block) for pooling, table in tables.items() for block in table),
                         key=lambda pair: tables[pair[0]][pair[1]].mean)
     whole = best == spec.blocks(network)[-1].name and not spec.output_block
@@ -179,6 +178,19 @@ def block_features(spec: BackboneSpec, network: keras.Model, images: np.ndarray,
         >>> spec = get_backbone("mobilenet")
         >>> features = block_features(spec, spec.build(64, w), pixels, ["block9", "block13"])
     """
+    return pooled_block_features(spec, network, images, blocks, batch_size, (pooling,))[pooling]
+
+
+def pooled_block_features(spec: BackboneSpec, network: keras.Model, images: np.ndarray,
+                          blocks: Sequence[str] | None = None, batch_size: int = 64,
+                          poolings: Sequence[str] = ("average",)) -> dict[str, dict[str, np.ndarray]]:
+    """`{pooling: {block: (N, D) pooled output}}`: each block's map pooled every way, from one forward pass per batch.
+
+    Args and Raises: as `block_features`, with `poolings` (`"average"`, `"grid"`) for its `pooling`.
+
+    Example:
+        >>> tables = pooled_block_features(spec, spec.build(64, w), pixels, poolings=("average", "grid"))
+    """
     found = {block.name: block for block in spec.blocks(network)}
     names = list(blocks) if blocks is not None else [name for name in found if name != "stem"]
     unknown = [name for name in names if name not in found]
@@ -189,9 +201,13 @@ def block_features(spec: BackboneSpec, network: keras.Model, images: np.ndarray,
     maps = keras.Model(network.inputs, [found[name].layers[-1].output for name in names])(
         spec.preprocessing_layer()(inputs))
     maps = maps if isinstance(maps, (list, tuple)) else [maps]
-    pooled = keras.Model(inputs, [pool_feature_map(feature_map, pooling) for feature_map in maps])
+    keys = [(pooling, name) for pooling in poolings for name in names]
+    pooled = keras.Model(inputs, [pool_feature_map(maps[names.index(name)], pooling) for pooling, name in keys])
     chunks = [pooled(model_pixels(images[start:start + batch_size], size), training=False)
               for start in range(0, len(images), batch_size)]
     chunks = [chunk if isinstance(chunk, (list, tuple)) else [chunk] for chunk in chunks]
-    return {name: np.concatenate([keras.ops.convert_to_numpy(chunk[index]) for chunk in chunks]).astype("float32")
-            for index, name in enumerate(names)}
+    tables: dict[str, dict[str, np.ndarray]] = {pooling: {} for pooling in poolings}
+    for index, (pooling, name) in enumerate(keys):
+        tables[pooling][name] = np.concatenate([keras.ops.convert_to_numpy(chunk[index])
+                                                for chunk in chunks]).astype("float32")
+    return tables

@@ -76,3 +76,18 @@ def test_choose_block_also_chooses_the_pooling_that_keeps_the_layout_when_the_la
     assert plain.pooling == "average" and list(plain.scores_by_pooling) == ["average"]
     with pytest.raises(ValueError, match="pooling must be one of"):
         choose_block((x, y), backbone=spec, weights="given", image_size=32, n_way=4, poolings=("max",))
+
+
+def test_pooled_block_features_pool_each_map_every_way_in_one_pass(shapes_small):
+    from keras_transfer.fewshot.block_choice import pooled_block_features
+
+    x, _, _ = shapes_small
+    spec = tiny_backbone(32)
+    network = spec.build(32, weights="given")
+    tables = pooled_block_features(spec, network, x[:6], poolings=("average", "grid"))
+    for pooling in ("average", "grid"):
+        single = block_features(spec, network, x[:6], pooling=pooling)
+        assert list(tables[pooling]) == list(single) == ["block1_conv", "block2_conv"]
+        for block, features in single.items():
+            np.testing.assert_allclose(tables[pooling][block], features, rtol=1e-5, atol=1e-5)
+    assert tables["grid"]["block1_conv"].shape == (6, 4 * 4 * 8)  # the 16 x 16 map on 4 x 4 cells

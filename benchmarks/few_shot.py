@@ -16,7 +16,8 @@ accuracy +- the half-width of its 95% confidence interval, with the wall time pe
 
 Two follow-up studies run on their own (`--study`):
 - `class-splits`: the 1-shot meta-training gain (prototypes on the novel classes, with and without
-  meta-training, on the same 600 episodes) over the fixed split 0-4 / 5-9 and `--class-splits` random splits of
+  meta-training, on the same 600 episodes), plain and with each base class also trained turned by 90, 180 and
+  270 degrees (`meta_train(rotations=4)`), over the fixed split 0-4 / 5-9 and `--class-splits` random splits of
   the ten classes into five base and five novel ones: is a data set's gain a property of its split?
 - `input-size`: 1-shot prototypes (average-pooled, and grid-pooled as `few_shot(pooling="grid")` embeds), linear
   probe and fine-tuning (ImageNet backbone, whole network) on the same episodes at each of `--sizes`: the network
@@ -24,7 +25,7 @@ Two follow-up studies run on their own (`--study`):
 
 Usage:
     python benchmarks/few_shot.py            # about 10-15 minutes on 2 CPU cores
-    python benchmarks/few_shot.py --study class-splits --class-splits 5    # ~4 min a split and data set
+    python benchmarks/few_shot.py --study class-splits --class-splits 5    # ~2 min a split and data set
     python benchmarks/few_shot.py --study input-size --sizes 64,128,224     # ~2-15 min a size and data set
     python benchmarks/few_shot.py --smoke    # seconds: checks the script (all three studies) works
 """
@@ -102,17 +103,19 @@ def prototypes_minus(scores: dict, other: str, mine=None) -> tuple[float, float,
 
 
 def meta_trained(base, weights: str, size: int, episodes: int, learning_rate: float, smoke: bool, label: str,
-                 backbone="mobilenet"):
-    """The benchmark's meta-training (all blocks, euclidean, 5-way 5-shot) on `base`; prints its time and loss."""
+                 backbone="mobilenet", rotations: int = 1):
+    """The benchmark's meta-training (all blocks, euclidean, 5-way 5-shot) on `base`, its classes turned
+    `rotations` ways (`meta_train(rotations=...)`); prints its time and loss."""
     from keras_transfer.fewshot import MetaStage, meta_train
 
     started = time.perf_counter()
     meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean", n_way=5,
-                      k_shot=5, queries=5 if smoke else 10,
+                      k_shot=5, queries=5 if smoke else 10, rotations=rotations,
                       stages=[MetaStage("all", episodes=episodes, train_blocks="all", learning_rate=learning_rate)],
                       output_dir=tempfile.mkdtemp(prefix=f"meta-{label}-"), seed=0)
     final_loss = meta.method_record["meta_training"]["final_loss"]
-    print(f"{label}: meta-trained {episodes} episodes (all blocks, euclidean) on classes "
+    turns = f"{rotations} turn{'s' if rotations > 1 else ''}"
+    print(f"{label}: meta-trained {episodes} episodes (all blocks, euclidean, {turns}) on classes "
           f"{sorted(int(c) for c in set(base[1]))} in {time.perf_counter() - started:.0f} s, last-20 loss "
           f"{final_loss:.3f}", flush=True)
     return meta.model
@@ -129,31 +132,43 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
     splits = [0] if smoke else [-1] + list(range(args.class_splits))  # smoke: one random split
     episodes_count, queries = (4, 5) if smoke else (args.episodes, 15)
     plain = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
-    gains: dict[str, list[float]] = {}
-    print("\n| data | split | base classes | novel classes | ImageNet | meta-trained | paired gain |")
-    print("|---|---:|---|---|---:|---:|---:|")
+    gains: dict[str, dict[str, list[float]]] = {}
+    print("\n| data | split | base classes | novel classes | ImageNet | meta-trained | paired gain "
+          "| meta-trained, 4 turns | paired gain |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|")
     for split in splits:
         base_classes, novel_classes = class_split(split)
         found = datasets(smoke, 20 if smoke else 300, 20 if smoke else 200, base_classes, novel_classes)
         for name, (base, novel) in found.items():
             tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count,
                                             seed=1)
-            meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
-                                smoke, f"{name} split {split}")
+            accuracy = {"imagenet": embed_images(plain, novel[0])}
+            for label, rotations in (("meta", 1), ("rotated meta", 4)):
+                meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
+                                    smoke, f"{name} split {split}", rotations=rotations)
+                accuracy[label] = embed_images(meta, novel[0])
             accuracy = {label: np.array([prototype_accuracy(features, task) for task in tasks])
-                        for label, features in (("imagenet", embed_images(plain, novel[0])),
-                                                ("meta", embed_images(meta, novel[0])))}
-            mean, half = confidence_interval(accuracy["meta"] - accuracy["imagenet"])
-            gains.setdefault(name, []).append(mean)
+                        for label, features in accuracy.items()}
+            cells = []
+            for label in ("meta", "rotated meta"):
+                mean, half = confidence_interval(accuracy[label] - accuracy["imagenet"])
+                gains.setdefault(name, {}).setdefault(label, []).append(mean)
+                cells.append(f"{100 * accuracy[label].mean():.1f} | {100 * mean:+.1f} +- {100 * half:.1f}")
             print(f"| {name} | {'fixed' if split < 0 else split} | {list(base_classes)} | {list(novel_classes)} | "
-                  f"{100 * accuracy['imagenet'].mean():.1f} | {100 * accuracy['meta'].mean():.1f} | "
-                  f"{100 * mean:+.1f} +- {100 * half:.1f} |", flush=True)
-    for name, values in gains.items():
-        spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        print(f"{name}: 1-shot meta-training gain over {len(values)} splits: mean {100 * np.mean(values):+.1f}, "
-              f"sd {100 * spread:.1f}, min {100 * min(values):+.1f}, max {100 * max(values):+.1f} points")
-        print_ratio(f"few_shot_{name}_class_splits_mean_1shot_meta_training_gain_points", 100 * float(np.mean(values)),
-                    ">= 5", float(np.mean(values)) >= 0.05)
+                  f"{100 * accuracy['imagenet'].mean():.1f} | {' | '.join(cells)} |", flush=True)
+    for name, by_label in gains.items():
+        for label, values in by_label.items():
+            spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            print(f"{name}: 1-shot {label}-training gain over {len(values)} splits: mean "
+                  f"{100 * np.mean(values):+.1f}, sd {100 * spread:.1f}, min {100 * min(values):+.1f}, max "
+                  f"{100 * max(values):+.1f} points")
+            kind = "meta" if label == "meta" else "rotated_meta"
+            print_ratio(f"few_shot_{name}_class_splits_mean_1shot_{kind}_training_gain_points",
+                        100 * float(np.mean(values)), ">= 5", float(np.mean(values)) >= 0.05)
+        rotated_minus_plain = np.array(by_label["rotated meta"]) - np.array(by_label["meta"])
+        print(f"{name}: 4 turns minus plain meta-training, per split: "
+              f"{', '.join(f'{100 * value:+.1f}' for value in rotated_minus_plain)}; mean "
+              f"{100 * rotated_minus_plain.mean():+.1f} points")
 
 
 def input_size_study(args, smoke: bool, weights: str) -> None:

@@ -42,6 +42,7 @@ from keras_transfer.serving.atomic import atomic_directory
 
 RESUME_DIR = "meta_resume"
 BACKBONE_WEIGHTS = "meta_backbone.weights.h5"
+ROTATIONS = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,34 @@ def base_pixels(data: Any, image_size: tuple[int, int], batch_size: int = 64) ->
     return np.concatenate(images), np.concatenate(labels), list(spec.class_names)
 
 
+def check_rotations(rotations: int, image_size: tuple[int, int]) -> int:
+    """`rotations` if `meta_train` can turn images of `image_size` that many ways, else a ValueError saying how."""
+    if rotations not in ROTATIONS:
+        raise ValueError(f"rotations={rotations!r}: use 1 (images as they are), 2 (also turned by 180 degrees) or "
+                         "4 (turned by 0, 90, 180 and 270 degrees).")
+    if rotations == 4 and image_size[0] != image_size[1]:
+        raise ValueError(f"rotations=4 turns images by 90 degrees, which needs a square input, not {image_size}: "
+                         "pass a square image_size or rotations=2.")
+    return rotations
+
+
+def rotated_classes(labels: np.ndarray, num_classes: int, rotations: int) -> np.ndarray:
+    """Class labels of every image turned `rotations` ways: turn r of class c is class `c + r * num_classes`,
+    at index `image + r * len(labels)`."""
+    return np.concatenate([labels + turn * num_classes for turn in range(rotations)])
+
+
+def turned_pixels(images: np.ndarray, indices: np.ndarray, rotations: int) -> np.ndarray:
+    """The images `indices` points at in the `rotations`-fold set `rotated_classes` labels, as float32 pixels:
+    index `image + r * len(images)` is image `image` turned by r * 360 / rotations degrees."""
+    pixels = images[indices % len(images)].astype("float32")
+    quarter_turns = (indices // len(images)) * (4 // rotations)
+    for turns in np.unique(quarter_turns[quarter_turns > 0]):
+        chosen = quarter_turns == turns
+        pixels[chosen] = np.rot90(pixels[chosen], int(turns), axes=(1, 2))
+    return pixels
+
+
 def stage_history(records: Sequence[dict]) -> list[dict]:
     """Meta-training records in the shape of `FitResult.history` (one episode counted as one epoch), so the
     summary and the report's curves read them.
@@ -165,6 +194,7 @@ def meta_train(
     distance: str = "cosine",
     scale: float = DEFAULT_SCALE,
     pooling: str = "average",
+    rotations: int = 1,
     n_way: int = 5,
     k_shot: int = 5,
     queries: int = 10,
@@ -187,6 +217,10 @@ def meta_train(
         scale: the logits' scale.
         pooling: the embedding the episodes train and the final head uses (`"average"` or `"grid"`, as
             `few_shot(pooling=...)`).
+        rotations: each base class also trains as its images turned by 180 degrees (2) or by 90, 180 and 270
+            degrees (4), each turn a class of its own, so that episodes draw from `rotations` times as many
+            classes (the label augmentation of Lee et al. 2020, the rotated classes of Vinyals et al. 2016). The
+            final head holds the upright classes only. 4 needs a square input.
         n_way, k_shot, queries: the shape of each training episode.
         stages: `MetaStage`s run in order (which blocks train, for how many episodes, at what rate).
         seed: seeds the episodes and the weights of a random start.
@@ -203,7 +237,8 @@ def meta_train(
         holds the stages, episodes and losses, and its `history` one entry per stage (`stage_history`).
 
     Raises:
-        ValueError: `resume=True` without `output_dir` or a checkpoint, or a checkpoint of other stages.
+        ValueError: `resume=True` without `output_dir` or a checkpoint, or a checkpoint of other stages or
+            rotations; `rotations` not 1, 2 or 4, or 4 with a non-square input.
 
     Example:
         >>> result = meta_train((x_base, y_base), backbone="mobilenet", weights=mobilenet_v1_imagenet_weights(),
@@ -215,9 +250,12 @@ def meta_train(
     if resume and output_dir is None:
         raise ValueError("resume=True continues from output_dir's checkpoint: give output_dir=.")
     output_dir = str(output_dir) if output_dir is not None else tempfile.mkdtemp(prefix="meta-train-")
+    spec = resolve_backbone(backbone)
+    size = size_pair(image_size or spec.default_size)
+    check_rotations(rotations, size)
     stage_records = [asdict(stage) for stage in stages]
     checkpoint = _Checkpoint(output_dir)
-    state = {"episode": 0, "stages": stage_records, "history": []}
+    state = {"episode": 0, "stages": stage_records, "rotations": rotations, "history": []}
     if resume:  # checked before any image is read
         state = checkpoint.load()
         if state is None:
@@ -225,14 +263,15 @@ def meta_train(
         if state["stages"] != stage_records:
             raise ValueError(f"The checkpoint in {output_dir} was made with stages {state['stages']}, not "
                              f"{stage_records}: resume with the same stages.")
-    spec = resolve_backbone(backbone)
-    size = size_pair(image_size or spec.default_size)
+        if state.get("rotations", 1) != rotations:
+            raise ValueError(f"The checkpoint in {output_dir} was made with rotations={state.get('rotations', 1)}, "
+                             f"not {rotations}: resume with the same rotations.")
     keras.utils.set_random_seed(seed)
     images, labels, class_names = base_pixels(base_data, size)
     model = build_model(spec, max(len(class_names), 2), weights=weights, image_size=size)
     embedding = pooled_features_model(model, pooling)
     total = sum(stage.episodes for stage in stages)
-    tasks = draw_episodes(labels, n_way, k_shot, queries, total, seed)
+    tasks = draw_episodes(rotated_classes(labels, len(class_names), rotations), n_way, k_shot, queries, total, seed)
     if resume:
         checkpoint.restore_model(model)
     started = time.perf_counter()
@@ -259,8 +298,8 @@ def meta_train(
         while state["episode"] < last:
             task = tasks[state["episode"]]
             onehot = np.eye(n_way, dtype="float32")[task.support_labels]
-            loss, accuracy = step(images[task.support].astype("float32"), onehot,
-                                  images[task.query].astype("float32"), task.query_labels.astype("int32"))
+            loss, accuracy = step(turned_pixels(images, task.support, rotations), onehot,
+                                  turned_pixels(images, task.query, rotations), task.query_labels.astype("int32"))
             state["episode"] += 1
             record["episodes_run"] += 1
             record["losses"].append(float(loss))
@@ -277,7 +316,8 @@ def meta_train(
                       scale=scale, pooling=pooling, output_dir=output_dir, seed=seed, verbose=verbose)
     result.history = stage_history(state["history"])
     result.method_record["meta_training"] = {
-        "stages": stage_records, "episodes": total, "n_way": n_way, "k_shot": k_shot, "queries": queries,
+        "stages": stage_records, "episodes": total, "rotations": rotations, "n_way": n_way, "k_shot": k_shot,
+        "queries": queries,
         "start_weights": weights if weights is None or isinstance(weights, str) else str(weights),
         "backbone_weights": str(weights_file), "seconds": seconds,
         "final_loss": float(np.mean([loss for entry in state["history"] for loss in entry["losses"]][-20:])),

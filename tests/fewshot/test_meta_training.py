@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_transfer.fewshot.meta_training import RESUME_DIR, MetaStage, meta_train
+from keras_transfer.fewshot.meta_training import RESUME_DIR, MetaStage, meta_train, rotated_classes, turned_pixels
 from keras_transfer.fewshot.prototype_head import find_prototype_head
 from keras_transfer.testing.tiny import tiny_backbone
 
@@ -74,3 +74,34 @@ def test_grid_pooled_meta_training_trains_and_ends_in_the_grid_embedding(shapes_
     assert any(not np.array_equal(a, b) for a, b in zip(before, backbone_weights(result)))
     with pytest.raises(ValueError, match="pooling must be one of"):
         meta_train((x, y), backbone=tiny_backbone(32), weights="given", image_size=32, pooling="max")
+
+
+def test_rotated_classes_name_each_turn_of_each_image():
+    images = np.arange(2 * 2 * 3 * 1, dtype="uint8").reshape(2, 2, 3, 1)  # not square: 180 degrees only
+    labels = rotated_classes(np.array([0, 1]), 2, 2)
+    np.testing.assert_array_equal(labels, [0, 1, 2, 3])  # image 0 upright, 1 upright, 0 turned, 1 turned
+    pixels = turned_pixels(images, np.array([1, 2]), 2)
+    assert pixels.dtype == np.float32
+    np.testing.assert_array_equal(pixels[0], images[1])
+    np.testing.assert_array_equal(pixels[1], images[0][::-1, ::-1])
+    square = np.arange(3 * 3, dtype="uint8").reshape(1, 3, 3, 1)
+    for turn in range(4):  # index 0 + turn * 1 image is the image turned turn quarter turns
+        np.testing.assert_array_equal(turned_pixels(square, np.array([turn]), 4)[0], np.rot90(square[0], turn))
+
+
+def test_rotated_meta_training_draws_episodes_from_every_turn_and_keeps_upright_classes(shapes_small, tmp_path):
+    x, y, names = shapes_small
+    stages = [MetaStage("all", episodes=2, train_blocks="all", learning_rate=1e-2)]
+    options = dict(backbone=tiny_backbone(32), weights="given", image_size=32, k_shot=2, queries=2, stages=stages,
+                   output_dir=str(tmp_path / "turned"), checkpoint_every=1)
+    with pytest.raises(ValueError, match="8-way episodes"):  # four classes as they are: too few for 8-way
+        meta_train((x, y), n_way=8, **options)
+    result = meta_train((x, y), n_way=8, rotations=4, **options)  # 16 classes with the turns
+    assert result.method_record["meta_training"]["rotations"] == 4
+    assert result.class_names == sorted(names) and find_prototype_head(result.model).prototypes.shape[0] == 4
+    with pytest.raises(ValueError, match="rotations=4"):
+        meta_train((x, y), n_way=8, rotations=1, resume=True, **options)
+    with pytest.raises(ValueError, match="use 1 .* 2 .* or 4"):
+        meta_train((x, y), rotations=3, **options)
+    with pytest.raises(ValueError, match="needs a square input"):
+        meta_train((x, y), backbone=tiny_backbone(32), weights="given", image_size=(32, 48), rotations=4)

@@ -142,13 +142,13 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
         for name, (base, novel) in found.items():
             tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count,
                                             seed=1)
-            accuracy = {"imagenet": embed_images(plain, novel[0])}
+            features = {"imagenet": embed_images(plain, novel[0])}
             for label, rotations in (("meta", 1), ("rotated meta", 4)):
                 meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
                                     smoke, f"{name} split {split}", rotations=rotations)
-                accuracy[label] = embed_images(meta, novel[0])
-            accuracy = {label: np.array([prototype_accuracy(features, task) for task in tasks])
-                        for label, features in accuracy.items()}
+                features[label] = embed_images(meta, novel[0])
+            accuracy = {label: np.array([prototype_accuracy(embedded, task) for task in tasks])
+                        for label, embedded in features.items()}
             cells = []
             for label in ("meta", "rotated meta"):
                 mean, half = confidence_interval(accuracy[label] - accuracy["imagenet"])

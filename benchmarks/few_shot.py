@@ -132,6 +132,7 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
     splits = [0] if smoke else [-1] + list(range(args.class_splits))  # smoke: one random split
     episodes_count, queries = (4, 5) if smoke else (args.episodes, 15)
     plain = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
+    variants = {"meta": 1, "rotated meta": 4}  # label: meta_train(rotations=...)
     gains: dict[str, dict[str, list[float]]] = {}
     print("\n| data | split | base classes | novel classes | ImageNet | meta-trained | paired gain "
           "| meta-trained, 4 turns | paired gain |")
@@ -143,14 +144,14 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
             tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count,
                                             seed=1)
             features = {"imagenet": embed_images(plain, novel[0])}
-            for label, rotations in (("meta", 1), ("rotated meta", 4)):
+            for label, rotations in variants.items():
                 meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
                                     smoke, f"{name} split {split}", rotations=rotations)
                 features[label] = embed_images(meta, novel[0])
             accuracy = {label: np.array([prototype_accuracy(embedded, task) for task in tasks])
                         for label, embedded in features.items()}
             cells = []
-            for label in ("meta", "rotated meta"):
+            for label in variants:
                 mean, half = confidence_interval(accuracy[label] - accuracy["imagenet"])
                 gains.setdefault(name, {}).setdefault(label, []).append(mean)
                 cells.append(f"{100 * accuracy[label].mean():.1f} | {100 * mean:+.1f} +- {100 * half:.1f}")
@@ -162,8 +163,7 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
             print(f"{name}: 1-shot {label}-training gain over {len(values)} splits: mean "
                   f"{100 * np.mean(values):+.1f}, sd {100 * spread:.1f}, min {100 * min(values):+.1f}, max "
                   f"{100 * max(values):+.1f} points")
-            kind = "meta" if label == "meta" else "rotated_meta"
-            print_ratio(f"few_shot_{name}_class_splits_mean_1shot_{kind}_training_gain_points",
+            print_ratio(f"few_shot_{name}_class_splits_mean_1shot_{label.replace(' ', '_')}_training_gain_points",
                         100 * float(np.mean(values)), ">= 5", float(np.mean(values)) >= 0.05)
         rotated_minus_plain = np.array(by_label["rotated meta"]) - np.array(by_label["meta"])
         print(f"{name}: 4 turns minus plain meta-training, per split: "

@@ -17,8 +17,10 @@ accuracy +- the half-width of its 95% confidence interval, with the wall time pe
 Two follow-up studies run on their own (`--study`):
 - `class-splits`: the 1-shot meta-training gain (prototypes on the novel classes, with and without
   meta-training, on the same 600 episodes), plain and with each base class also trained turned by 90, 180 and
-  270 degrees (`meta_train(rotations=4)`), over the fixed split 0-4 / 5-9 and `--class-splits` random splits of
-  the ten classes into five base and five novel ones: is a data set's gain a property of its split?
+  270 degrees (`meta_train(rotations=4)`), and with the turns and every pair of base classes blended into a class
+  of its own as well (`meta_train(rotations=4, blends=True)`), over the fixed split 0-4 / 5-9 and
+  `--class-splits` random splits of the ten classes into five base and five novel ones: is a data set's gain a
+  property of its split?
 - `input-size`: 1-shot prototypes (average-pooled, and grid-pooled as `few_shot(pooling="grid")` embeds), linear
   probe and fine-tuning (ImageNet backbone, whole network) on the same episodes at each of `--sizes`: the network
   was trained at 224 px, the main study runs at 64 px for speed.
@@ -103,18 +105,19 @@ def prototypes_minus(scores: dict, other: str, mine=None) -> tuple[float, float,
 
 
 def meta_trained(base, weights: str, size: int, episodes: int, learning_rate: float, smoke: bool, label: str,
-                 backbone="mobilenet", rotations: int = 1):
+                 backbone="mobilenet", rotations: int = 1, blends: bool = False):
     """The benchmark's meta-training (all blocks, euclidean, 5-way 5-shot) on `base`, its classes turned
-    `rotations` ways (`meta_train(rotations=...)`); prints its time and loss."""
+    `rotations` ways and their pairs blended if `blends` (`meta_train(rotations=..., blends=...)`); prints its
+    time and loss."""
     from keras_transfer.fewshot import MetaStage, meta_train
 
     started = time.perf_counter()
     meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean", n_way=5,
-                      k_shot=5, queries=5 if smoke else 10, rotations=rotations,
+                      k_shot=5, queries=5 if smoke else 10, rotations=rotations, blends=blends,
                       stages=[MetaStage("all", episodes=episodes, train_blocks="all", learning_rate=learning_rate)],
                       output_dir=tempfile.mkdtemp(prefix=f"meta-{label}-"), seed=0)
     final_loss = meta.method_record["meta_training"]["final_loss"]
-    turns = f"{rotations} turn{'s' if rotations > 1 else ''}"
+    turns = f"{rotations} turn{'s' if rotations > 1 else ''}{', blends' if blends else ''}"
     print(f"{label}: meta-trained {episodes} episodes (all blocks, euclidean, {turns}) on classes "
           f"{sorted(int(c) for c in set(base[1]))} in {time.perf_counter() - started:.0f} s, last-20 loss "
           f"{final_loss:.3f}", flush=True)
@@ -132,11 +135,11 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
     splits = [0] if smoke else [-1] + list(range(args.class_splits))  # smoke: one random split
     episodes_count, queries = (4, 5) if smoke else (args.episodes, 15)
     plain = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
-    variants = {"meta": 1, "rotated meta": 4}  # label: meta_train(rotations=...)
+    variants = {"meta": (1, False), "rotated meta": (4, False), "blended meta": (4, True)}  # (rotations, blends)
     gains: dict[str, dict[str, list[float]]] = {}
     print("\n| data | split | base classes | novel classes | ImageNet | meta-trained | paired gain "
-          "| meta-trained, 4 turns | paired gain |")
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|")
+          "| meta-trained, 4 turns | paired gain | meta-trained, 4 turns + blends | paired gain |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for split in splits:
         base_classes, novel_classes = class_split(split)
         found = datasets(smoke, 20 if smoke else 300, 20 if smoke else 200, base_classes, novel_classes)
@@ -144,9 +147,9 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
             tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count,
                                             seed=1)
             features = {"imagenet": embed_images(plain, novel[0])}
-            for label, rotations in variants.items():
+            for label, (rotations, blends) in variants.items():
                 meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
-                                    smoke, f"{name} split {split}", rotations=rotations)
+                                    smoke, f"{name} split {split}", rotations=rotations, blends=blends)
                 features[label] = embed_images(meta, novel[0])
             accuracy = {label: np.array([prototype_accuracy(embedded, task) for task in tasks])
                         for label, embedded in features.items()}
@@ -165,10 +168,11 @@ def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
                   f"{100 * max(values):+.1f} points")
             print_ratio(f"few_shot_{name}_class_splits_mean_1shot_{label.replace(' ', '_')}_training_gain_points",
                         100 * float(np.mean(values)), ">= 5", float(np.mean(values)) >= 0.05)
-        rotated_minus_plain = np.array(by_label["rotated meta"]) - np.array(by_label["meta"])
-        print(f"{name}: 4 turns minus plain meta-training, per split: "
-              f"{', '.join(f'{100 * value:+.1f}' for value in rotated_minus_plain)}; mean "
-              f"{100 * rotated_minus_plain.mean():+.1f} points")
+        for label, other in (("rotated meta", "meta"), ("blended meta", "rotated meta")):
+            difference = np.array(by_label[label]) - np.array(by_label[other])
+            print(f"{name}: {label} minus {other}, per split: "
+                  f"{', '.join(f'{100 * value:+.1f}' for value in difference)}; mean "
+                  f"{100 * difference.mean():+.1f} points")
 
 
 def input_size_study(args, smoke: bool, weights: str) -> None:

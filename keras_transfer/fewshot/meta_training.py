@@ -15,7 +15,9 @@ the novel classes.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +45,7 @@ from keras_transfer.serving.atomic import atomic_directory
 RESUME_DIR = "meta_resume"
 BACKBONE_WEIGHTS = "meta_backbone.weights.h5"
 ROTATIONS = (1, 2, 4)
+MAX_BLENDED_BASE_CLASSES = 20  # 190 blended classes; past this many base classes episodes vary without them
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,59 @@ def rotated_classes(labels: np.ndarray, num_classes: int, rotations: int) -> np.
     return np.concatenate([labels + turn * num_classes for turn in range(rotations)])
 
 
-def turned_pixels(images: np.ndarray, indices: np.ndarray, rotations: int) -> np.ndarray:
-    """The images `indices` points at in the `rotations`-fold set `rotated_classes` labels, as float32 pixels:
-    index `image + r * len(images)` is image `image` turned by r * 360 / rotations degrees."""
-    pixels = images[indices % len(images)].astype("float32")
-    quarter_turns = (indices // len(images)) * (4 // rotations)
+def check_blends(blends: bool, num_classes: int = 0) -> None:
+    """A ValueError saying what to do if `meta_train(blends=...)` cannot blend `num_classes` base classes."""
+    if blends not in (True, False):
+        raise ValueError(f"blends={blends!r}: use True (pairs of base classes also train as classes) or False.")
+    if blends and num_classes > MAX_BLENDED_BASE_CLASSES:
+        raise ValueError(f"blends=True makes a class of every pair of base classes, {math.comb(num_classes, 2)} "
+                         f"for {num_classes} classes; it is meant for a few base classes (at most "
+                         f"{MAX_BLENDED_BASE_CLASSES}), whose episodes repeat. With {num_classes} classes episodes "
+                         "already vary: pass blends=False.")
+
+
+def blended_pairs(labels: np.ndarray, num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images of the blended classes, as pairs of image indices, and their labels.
+
+    Each pair of classes a < b (in `itertools.combinations` order, the k-th pair labelled `num_classes + k`)
+    gets min(count of a, count of b) pairs, one image of each class, no image twice in a pair class.
+
+    Returns:
+        `(pairs (P, 2), labels (P,))`.
+    """
+    rng = np.random.default_rng(seed)
+    pairs, pair_labels = [], []
+    for number, (first, second) in enumerate(itertools.combinations(range(num_classes), 2)):
+        of_first, of_second = np.flatnonzero(labels == first), np.flatnonzero(labels == second)
+        count = min(len(of_first), len(of_second))
+        pairs.append(np.stack([rng.permutation(of_first)[:count], rng.permutation(of_second)[:count]], axis=1))
+        pair_labels.append(np.full(count, num_classes + number))
+    if not pairs:
+        return np.zeros((0, 2), dtype=int), np.zeros(0, dtype=int)
+    return np.concatenate(pairs), np.concatenate(pair_labels)
+
+
+def upright_pixels(images: np.ndarray, pairs: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """float32 pixels of `positions` in the upright set: image `position` below `len(images)`, else the pixel
+    mean of the two images of pair `position - len(images)`."""
+    blended = positions >= len(images)
+    pixels = np.empty((len(positions), *images.shape[1:]), dtype="float32")
+    pixels[~blended] = images[positions[~blended]]
+    pair = pairs[positions[blended] - len(images)]
+    pixels[blended] = (images[pair[:, 0]].astype("float32") + images[pair[:, 1]]) / 2
+    return pixels
+
+
+def turned_pixels(images: np.ndarray, indices: np.ndarray, rotations: int, pairs: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """The images `indices` points at in the `rotations`-fold set `rotated_classes` labels, as float32 pixels.
+
+    The upright set is `images` followed by the blends of `pairs` (`upright_pixels`); index
+    `position + r * len(upright set)` is that upright image turned by r * 360 / rotations degrees."""
+    pairs = np.zeros((0, 2), dtype=int) if pairs is None else pairs
+    upright = len(images) + len(pairs)
+    pixels = upright_pixels(images, pairs, indices % upright)
+    quarter_turns = (indices // upright) * (4 // rotations)
     for turns in np.unique(quarter_turns[quarter_turns > 0]):
         chosen = quarter_turns == turns
         pixels[chosen] = np.rot90(pixels[chosen], int(turns), axes=(1, 2))
@@ -195,6 +246,7 @@ def meta_train(
     scale: float = DEFAULT_SCALE,
     pooling: str = "average",
     rotations: int = 1,
+    blends: bool = False,
     n_way: int = 5,
     k_shot: int = 5,
     queries: int = 10,
@@ -221,6 +273,9 @@ def meta_train(
             degrees (4), each turn a class of its own, so that episodes draw from `rotations` times as many
             classes (the label augmentation of Lee et al. 2020, the rotated classes of Vinyals et al. 2016). The
             final head holds the upright classes only. 4 needs a square input.
+        blends: each pair of base classes also trains as a class of its own, whose images are the pixel mean of
+            one image of each (task interpolation, Yao et al. 2022): 5 base classes give 15 classes (60 with
+            `rotations=4`). For a few base classes (at most 20); the final head holds the base classes only.
         n_way, k_shot, queries: the shape of each training episode.
         stages: `MetaStage`s run in order (which blocks train, for how many episodes, at what rate).
         seed: seeds the episodes and the weights of a random start.
@@ -238,7 +293,8 @@ def meta_train(
 
     Raises:
         ValueError: `resume=True` without `output_dir` or a checkpoint, or a checkpoint of other stages or
-            rotations; `rotations` not 1, 2 or 4, or 4 with a non-square input.
+            rotations or blends; `rotations` not 1, 2 or 4, or 4 with a non-square input; `blends` with more
+            than 20 base classes.
 
     Example:
         >>> result = meta_train((x_base, y_base), backbone="mobilenet", weights=mobilenet_v1_imagenet_weights(),
@@ -253,9 +309,10 @@ def meta_train(
     spec = resolve_backbone(backbone)
     size = size_pair(image_size or spec.default_size)
     check_rotations(rotations, size)
+    check_blends(blends)
     stage_records = [asdict(stage) for stage in stages]
     checkpoint = _Checkpoint(output_dir)
-    state = {"episode": 0, "stages": stage_records, "rotations": rotations, "history": []}
+    state = {"episode": 0, "stages": stage_records, "rotations": rotations, "blends": blends, "history": []}
     if resume:  # checked before any image is read
         state = checkpoint.load()
         if state is None:
@@ -266,12 +323,20 @@ def meta_train(
         if state.get("rotations", 1) != rotations:
             raise ValueError(f"The checkpoint in {output_dir} was made with rotations={state.get('rotations', 1)}, "
                              f"not {rotations}: resume with the same rotations.")
+        if state.get("blends", False) != blends:
+            raise ValueError(f"The checkpoint in {output_dir} was made with blends={state.get('blends', False)}, "
+                             f"not {blends}: resume with the same blends.")
     keras.utils.set_random_seed(seed)
     images, labels, class_names = base_pixels(base_data, size)
+    check_blends(blends, len(class_names))
+    pairs, pair_labels = blended_pairs(labels, len(class_names) if blends else 0, seed)
+    upright_labels = np.concatenate([labels, pair_labels])
+    upright_classes = len(class_names) + (math.comb(len(class_names), 2) if blends else 0)
     model = build_model(spec, max(len(class_names), 2), weights=weights, image_size=size)
     embedding = pooled_features_model(model, pooling)
     total = sum(stage.episodes for stage in stages)
-    tasks = draw_episodes(rotated_classes(labels, len(class_names), rotations), n_way, k_shot, queries, total, seed)
+    tasks = draw_episodes(rotated_classes(upright_labels, upright_classes, rotations), n_way, k_shot, queries, total,
+                          seed)
     if resume:
         checkpoint.restore_model(model)
     started = time.perf_counter()
@@ -298,8 +363,9 @@ def meta_train(
         while state["episode"] < last:
             task = tasks[state["episode"]]
             onehot = np.eye(n_way, dtype="float32")[task.support_labels]
-            loss, accuracy = step(turned_pixels(images, task.support, rotations), onehot,
-                                  turned_pixels(images, task.query, rotations), task.query_labels.astype("int32"))
+            loss, accuracy = step(turned_pixels(images, task.support, rotations, pairs), onehot,
+                                  turned_pixels(images, task.query, rotations, pairs),
+                                  task.query_labels.astype("int32"))
             state["episode"] += 1
             record["episodes_run"] += 1
             record["losses"].append(float(loss))
@@ -316,7 +382,8 @@ def meta_train(
                       scale=scale, pooling=pooling, output_dir=output_dir, seed=seed, verbose=verbose)
     result.history = stage_history(state["history"])
     result.method_record["meta_training"] = {
-        "stages": stage_records, "episodes": total, "rotations": rotations, "n_way": n_way, "k_shot": k_shot,
+        "stages": stage_records, "episodes": total, "rotations": rotations, "blends": blends,
+        "n_way": n_way, "k_shot": k_shot,
         "queries": queries,
         "start_weights": weights if weights is None or isinstance(weights, str) else str(weights),
         "backbone_weights": str(weights_file), "seconds": seconds,

@@ -6,7 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from keras_transfer.fewshot.meta_training import RESUME_DIR, MetaStage, meta_train, rotated_classes, turned_pixels
+from keras_transfer.fewshot.meta_training import (
+    RESUME_DIR,
+    MetaStage,
+    blended_pairs,
+    check_blends,
+    meta_train,
+    rotated_classes,
+    turned_pixels,
+)
 from keras_transfer.fewshot.prototype_head import find_prototype_head
 from keras_transfer.testing.tiny import tiny_backbone
 
@@ -105,3 +113,37 @@ def test_rotated_meta_training_draws_episodes_from_every_turn_and_keeps_upright_
         meta_train((x, y), rotations=3, **options)
     with pytest.raises(ValueError, match="needs a square input"):
         meta_train((x, y), backbone=tiny_backbone(32), weights="given", image_size=(32, 48), rotations=4)
+
+
+def test_blended_classes_pair_one_image_of_each_class_and_average_their_pixels():
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    pairs, pair_labels = blended_pairs(labels, 3, seed=0)
+    np.testing.assert_array_equal(pair_labels, [3, 3, 4, 5])  # (0, 1) twice, (0, 2) once, (1, 2) once
+    for (first, second), expected in zip(pairs, [(0, 1), (0, 1), (0, 2), (1, 2)]):
+        assert (labels[first], labels[second]) == expected
+    assert len(set(pairs[:2, 0])) == 2 and len(set(pairs[:2, 1])) == 2  # no image twice in a blended class
+    np.testing.assert_array_equal(pairs, blended_pairs(labels, 3, seed=0)[0])  # seeded
+    images = np.arange(6 * 2 * 3 * 1, dtype="uint8").reshape(6, 2, 3, 1) * 3
+    mean = (images[pairs[0, 0]].astype("float32") + images[pairs[0, 1]]) / 2
+    np.testing.assert_array_equal(turned_pixels(images, np.array([6]), 1, pairs)[0], mean)  # first blend
+    np.testing.assert_array_equal(turned_pixels(images, np.array([5]), 1, pairs)[0], images[5])  # last image
+    upright = len(images) + len(pairs)  # turn r of upright position p is index p + r * upright
+    np.testing.assert_array_equal(turned_pixels(images, np.array([upright + 6]), 2, pairs)[0], mean[::-1, ::-1])
+    np.testing.assert_array_equal(rotated_classes(np.concatenate([labels, pair_labels]), 6, 2)[upright + 6], 9)
+
+
+def test_blended_meta_training_draws_episodes_from_class_pairs_and_keeps_the_base_classes(shapes_small, tmp_path):
+    x, y, names = shapes_small
+    stages = [MetaStage("all", episodes=2, train_blocks="all", learning_rate=1e-2)]
+    options = dict(backbone=tiny_backbone(32), weights="given", image_size=32, k_shot=2, queries=2, stages=stages,
+                   output_dir=str(tmp_path / "blended"), checkpoint_every=1)
+    result = meta_train((x, y), n_way=8, blends=True, **options)  # 4 classes + 6 pairs: 8-way needs the pairs
+    assert result.method_record["meta_training"]["blends"] is True
+    assert result.class_names == sorted(names) and find_prototype_head(result.model).prototypes.shape[0] == 4
+    with pytest.raises(ValueError, match="blends=True"):
+        meta_train((x, y), n_way=8, resume=True, **options)
+    with pytest.raises(ValueError, match="use True .* or False"):
+        meta_train((x, y), blends="yes", **options)
+    with pytest.raises(ValueError, match="210 for 21 classes.*pass blends=False"):
+        check_blends(True, 21)
+    check_blends(True, 20)

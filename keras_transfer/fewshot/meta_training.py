@@ -3,7 +3,10 @@
 Each step is one few-shot episode drawn from the base classes: the support
 images' normalised embeddings are averaged into prototypes, and the queries'
 cross-entropy over their distances to the prototypes trains the backbone
-(Snell et al. 2017). Stages choose which blocks train, as in fine-tuning
+(Snell et al. 2017). With few base classes, `rotations` and `blends` make more
+classes for the episodes to draw from: each base class turned, and each pair of
+base classes blended into one (their images' pixel mean), assembled per episode.
+Stages choose which blocks train, as in fine-tuning
 (`train_blocks` as `Stage` reads it); pretrained BatchNorm stays frozen in
 inference mode. With `output_dir`, the progress is saved every
 `checkpoint_every` episodes (weights, optimizer state, history, atomically) and

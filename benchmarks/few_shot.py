@@ -14,13 +14,16 @@ probe and fine-tuning run on fewer episodes than the 600 of the prototypes to ke
 loaded 2-core machine; the 1-shot comparisons are paired, on exactly the same episodes. Each figure is the mean
 accuracy +- the half-width of its 95% confidence interval, with the wall time per episode.
 
-Two follow-up studies run on their own (`--study`):
+Three follow-up studies run on their own (`--study`):
 - `class-splits`: the 1-shot meta-training gain (prototypes on the novel classes, with and without
   meta-training, on the same 600 episodes), plain and with each base class also trained turned by 90, 180 and
   270 degrees (`meta_train(rotations=4)`), and with the turns and every pair of base classes blended into a class
   of its own as well (`meta_train(rotations=4, blends=True)`), over the fixed split 0-4 / 5-9 and
   `--class-splits` random splits of the ten classes into five base and five novel ones: is a data set's gain a
   property of its split?
+- `meta-seeds`: the same three meta-training gains on the fixed split 0-4 / 5-9 for each of `--meta-seeds`
+  meta-training seeds (the episodes it draws, the order it sees them in), with their mean and spread: how much
+  of one run's gain is its seed?
 - `input-size`: 1-shot prototypes (average-pooled, and grid-pooled as `few_shot(pooling="grid")` embeds), linear
   probe and fine-tuning (ImageNet backbone, whole network) on the same episodes at each of `--sizes`: the network
   was trained at 224 px, the main study runs at 64 px for speed.
@@ -28,8 +31,9 @@ Two follow-up studies run on their own (`--study`):
 Usage:
     python benchmarks/few_shot.py            # about 10-15 minutes on 2 CPU cores
     python benchmarks/few_shot.py --study class-splits --class-splits 5    # ~2 min a split and data set
+    python benchmarks/few_shot.py --study meta-seeds --meta-seeds 0,1,2,3,4     # ~2 min a seed and data set
     python benchmarks/few_shot.py --study input-size --sizes 64,128,224     # ~2-15 min a size and data set
-    python benchmarks/few_shot.py --smoke    # seconds: checks the script (all three studies) works
+    python benchmarks/few_shot.py --smoke    # seconds: checks the script (all four studies) works
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from common import base_parser, print_ratio, quiet_tensorflow, smoke_requested
 
 NOVEL = (5, 6, 7, 8, 9)
 BASE = (0, 1, 2, 3, 4)
-STUDIES = ("main", "class-splits", "input-size")
+STUDIES = ("main", "class-splits", "meta-seeds", "input-size")
 
 
 def rgb(images):
@@ -105,74 +109,95 @@ def prototypes_minus(scores: dict, other: str, mine=None) -> tuple[float, float,
 
 
 def meta_trained(base, weights: str, size: int, episodes: int, learning_rate: float, smoke: bool, label: str,
-                 backbone="mobilenet", rotations: int = 1, blends: bool = False):
+                 backbone="mobilenet", rotations: int = 1, blends: bool = False, seed: int = 0,
+                 scale: float = 10.0):
     """The benchmark's meta-training (all blocks, euclidean, 5-way 5-shot) on `base`, its classes turned
-    `rotations` ways and their pairs blended if `blends` (`meta_train(rotations=..., blends=...)`); prints its
-    time and loss."""
+    `rotations` ways and their pairs blended if `blends` (`meta_train(rotations=..., blends=...)`), seeded with
+    `seed`, logits scaled by `scale`; prints its time and loss."""
     from keras_transfer.fewshot import MetaStage, meta_train
 
     started = time.perf_counter()
     meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean", n_way=5,
-                      k_shot=5, queries=5 if smoke else 10, rotations=rotations, blends=blends,
+                      k_shot=5, queries=5 if smoke else 10, rotations=rotations, blends=blends, scale=scale,
                       stages=[MetaStage("all", episodes=episodes, train_blocks="all", learning_rate=learning_rate)],
-                      output_dir=tempfile.mkdtemp(prefix=f"meta-{label}-"), seed=0)
+                      output_dir=tempfile.mkdtemp(prefix="meta-"), seed=seed)
     final_loss = meta.method_record["meta_training"]["final_loss"]
     turns = f"{rotations} turn{'s' if rotations > 1 else ''}{', blends' if blends else ''}"
-    print(f"{label}: meta-trained {episodes} episodes (all blocks, euclidean, {turns}) on classes "
-          f"{sorted(int(c) for c in set(base[1]))} in {time.perf_counter() - started:.0f} s, last-20 loss "
+    print(f"{label}: meta-trained {episodes} episodes (all blocks, euclidean x {scale:g}, {turns}, seed {seed}) on "
+          f"classes {sorted(int(c) for c in set(base[1]))} in {time.perf_counter() - started:.0f} s, last-20 loss "
           f"{final_loss:.3f}", flush=True)
     return meta.model
 
 
-def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
-    """The 1-shot meta-training gain on the fixed split and on random base/novel splits of each data set."""
+META_VARIANTS = {"meta": (1, False), "rotated meta": (4, False), "blended meta": (4, True)}  # (rotations, blends)
+
+
+def meta_gain_study(args, smoke: bool, size: int, weights: str, cases: list[tuple[int, int]], over: str,
+                    each: str) -> None:
+    """The 1-shot meta-training gain of each of `META_VARIANTS` (prototypes on the novel classes, with and without
+    meta-training, on the same episodes) for each `(class split, meta-training seed)` of `cases`, then its mean
+    and spread over them (`each`: what a case is, in words), printed as
+    `few_shot_<data>_<over>_mean_1shot_<variant>_training_gain_points`."""
     import numpy as np
 
     import keras_transfer
     from keras_transfer.fewshot import confidence_interval, embed_images
     from keras_transfer.fewshot.episodic_evaluation import prototype_accuracy
 
-    splits = [0] if smoke else [-1] + list(range(args.class_splits))  # smoke: one random split
     episodes_count, queries = (4, 5) if smoke else (args.episodes, 15)
     plain = keras_transfer.build_model("mobilenet", len(NOVEL), weights=weights, image_size=size)
-    variants = {"meta": (1, False), "rotated meta": (4, False), "blended meta": (4, True)}  # (rotations, blends)
     gains: dict[str, dict[str, list[float]]] = {}
-    print("\n| data | split | base classes | novel classes | ImageNet | meta-trained | paired gain "
-          "| meta-trained, 4 turns | paired gain | meta-trained, 4 turns + blends | paired gain |")
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for split in splits:
+    print("\n| data | split | meta-training seed | base classes | novel classes | ImageNet | meta-trained "
+          "| paired gain | meta-trained, 4 turns | paired gain | meta-trained, 4 turns + blends | paired gain |")
+    print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for split, seed in cases:
         base_classes, novel_classes = class_split(split)
         found = datasets(smoke, 20 if smoke else 300, 20 if smoke else 200, base_classes, novel_classes)
         for name, (base, novel) in found.items():
             tasks = keras_transfer.episodes(novel, n_way=5, k_shot=1, queries=queries, episodes=episodes_count,
                                             seed=1)
             features = {"imagenet": embed_images(plain, novel[0])}
-            for label, (rotations, blends) in variants.items():
+            for label, (rotations, blends) in META_VARIANTS.items():
                 meta = meta_trained(base, weights, size, 3 if smoke else args.meta_episodes, args.meta_learning_rate,
-                                    smoke, f"{name} split {split}", rotations=rotations, blends=blends)
+                                    smoke, f"{name} split {split}", rotations=rotations, blends=blends, seed=seed,
+                                    scale=args.meta_scale)
                 features[label] = embed_images(meta, novel[0])
             accuracy = {label: np.array([prototype_accuracy(embedded, task) for task in tasks])
                         for label, embedded in features.items()}
             cells = []
-            for label in variants:
+            for label in META_VARIANTS:
                 mean, half = confidence_interval(accuracy[label] - accuracy["imagenet"])
                 gains.setdefault(name, {}).setdefault(label, []).append(mean)
                 cells.append(f"{100 * accuracy[label].mean():.1f} | {100 * mean:+.1f} +- {100 * half:.1f}")
-            print(f"| {name} | {'fixed' if split < 0 else split} | {list(base_classes)} | {list(novel_classes)} | "
-                  f"{100 * accuracy['imagenet'].mean():.1f} | {' | '.join(cells)} |", flush=True)
+            print(f"| {name} | {'fixed' if split < 0 else split} | {seed} | {list(base_classes)} | "
+                  f"{list(novel_classes)} | {100 * accuracy['imagenet'].mean():.1f} | {' | '.join(cells)} |",
+                  flush=True)
     for name, by_label in gains.items():
         for label, values in by_label.items():
             spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-            print(f"{name}: 1-shot {label}-training gain over {len(values)} splits: mean "
+            print(f"{name}: 1-shot {label}-training gain over {len(values)} {each}s: mean "
                   f"{100 * np.mean(values):+.1f}, sd {100 * spread:.1f}, min {100 * min(values):+.1f}, max "
                   f"{100 * max(values):+.1f} points")
-            print_ratio(f"few_shot_{name}_class_splits_mean_1shot_{label.replace(' ', '_')}_training_gain_points",
+            print_ratio(f"few_shot_{name}_{over}s_mean_1shot_{label.replace(' ', '_')}_training_gain_points",
                         100 * float(np.mean(values)), ">= 5", float(np.mean(values)) >= 0.05)
         for label, other in (("rotated meta", "meta"), ("blended meta", "rotated meta")):
             difference = np.array(by_label[label]) - np.array(by_label[other])
-            print(f"{name}: {label} minus {other}, per split: "
+            print(f"{name}: {label} minus {other}, per {each}: "
                   f"{', '.join(f'{100 * value:+.1f}' for value in difference)}; mean "
                   f"{100 * difference.mean():+.1f} points")
+
+
+def class_split_study(args, smoke: bool, size: int, weights: str) -> None:
+    """The 1-shot meta-training gain on the fixed split and on random base/novel splits of each data set."""
+    splits = [0] if smoke else [-1] + list(range(args.class_splits))  # smoke: one random split
+    meta_gain_study(args, smoke, size, weights, [(split, 0) for split in splits], "class_split", "class split")
+
+
+def meta_seed_study(args, smoke: bool, size: int, weights: str) -> None:
+    """The 1-shot meta-training gain on the issue's fixed split 0-4 / 5-9 over several meta-training seeds."""
+    seeds = [1] if smoke else [int(seed) for seed in args.meta_seeds.split(",")]
+    meta_gain_study(args, smoke, size, weights, [(-1, seed) for seed in seeds], "fixed_split_seed",
+                    "meta-training seed")
 
 
 def input_size_study(args, smoke: bool, weights: str) -> None:
@@ -239,7 +264,7 @@ def main_study(args, smoke: bool, size: int, weights: str) -> None:
                                                             image_size=size)}
         for label, backbone in (("meta_trained", "mobilenet"), (f"{choice.block}_meta", choice.backbone)):
             backbones[label] = meta_trained(base, weights, size, meta_episodes, args.meta_learning_rate, smoke,
-                                            f"{name}: {label}", backbone)
+                                            f"{name}: {label}", backbone, scale=args.meta_scale)
             if label == "meta_trained":
                 backbones[choice.block] = keras_transfer.build_model(choice.backbone, len(NOVEL), weights=weights,
                                                                      image_size=size)
@@ -287,11 +312,15 @@ def main() -> int:
     parser.add_argument("--fine-tune-steps", type=int, default=20, help="gradient steps per fine-tuning episode")
     parser.add_argument("--meta-episodes", type=int, default=100, help="meta-training episodes per data set")
     parser.add_argument("--meta-learning-rate", type=float, default=3e-5, help="meta-training Adam rate")
+    parser.add_argument("--meta-scale", type=float, default=10.0,
+                        help="meta-training logit scale (meta_train(scale=...), default the library's 10)")
     parser.add_argument("--block-episodes", type=int, default=200,
                         help="base-class 1-shot episodes that choose the feature block (choose_block)")
     parser.add_argument("--study", choices=STUDIES, default="main",
-                        help="main (the tables), class-splits or input-size (the follow-ups; see above)")
+                        help="main (the tables), class-splits, meta-seeds or input-size (the follow-ups; see above)")
     parser.add_argument("--class-splits", type=int, default=5, help="random base/novel splits (class-splits)")
+    parser.add_argument("--meta-seeds", default="0,1,2,3,4",
+                        help="meta-training seeds on the fixed split (meta-seeds)")
     parser.add_argument("--sizes", default="64,128,224", help="input sides to compare (input-size)")
     args = parser.parse_args()
     smoke = smoke_requested(args.smoke)
@@ -302,6 +331,8 @@ def main() -> int:
     weights = str(keras_transfer.mobilenet_v1_imagenet_weights())
     if smoke or args.study == "class-splits":
         class_split_study(args, smoke, size, weights)
+    if smoke or args.study == "meta-seeds":
+        meta_seed_study(args, smoke, size, weights)
     if smoke or args.study == "input-size":
         input_size_study(args, smoke, weights)
     if smoke or args.study == "main":

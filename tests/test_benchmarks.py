@@ -35,6 +35,7 @@ EXPECTED = {
                  "RATIO few_shot_fashion_mnist_class_splits_mean_1shot_meta_training_gain_points",
                  "RATIO few_shot_fashion_mnist_class_splits_mean_1shot_rotated_meta_training_gain_points",
                  "RATIO few_shot_fashion_mnist_class_splits_mean_1shot_blended_meta_training_gain_points",
+                 "RATIO few_shot_fashion_mnist_fixed_split_seeds_mean_1shot_blended_meta_training_gain_points",
                  "RATIO few_shot_fashion_mnist_32px_1shot_prototypes_minus_fine_tune_points",
                  "RATIO few_shot_fashion_mnist_32px_1shot_grid_prototypes_minus_fine_tune_points"],
     "domain_adaptation": ["RATIO domain_adaptation_best_gain_points_mnist_to_uci", "| source-only |",

@@ -53,7 +53,9 @@ MAX_BLENDED_BASE_CLASSES = 20  # 190 blended classes; past this many base classe
 
 @dataclass(frozen=True)
 class MetaStage:
-    """One stage of meta-training.
+    """One stage of meta-training. The defaults are the recipe `benchmarks/few_shot.py` measured (all blocks,
+    100 episodes, Adam 3e-5); top blocks only or 1e-4 gained less there, and more episodes fitted the base
+    classes at the novel ones' expense.
 
     Attributes:
         name: shown in the history.
@@ -63,10 +65,10 @@ class MetaStage:
         learning_rate: Adam's learning rate.
     """
 
-    name: str = "top"
-    episodes: int = 200
-    train_blocks: Any = 2
-    learning_rate: float = 1e-4
+    name: str = "all"
+    episodes: int = 100
+    train_blocks: Any = "all"
+    learning_rate: float = 3e-5
 
 
 def _episode_loss(embedding: keras.Model, support, support_onehot, query, query_labels, distance: str,
@@ -245,7 +247,7 @@ def meta_train(
     backbone: Any = "mobilenet",
     weights: str | None = "imagenet",
     image_size: int | tuple | None = None,
-    distance: str = "cosine",
+    distance: str = "euclidean",
     scale: float = DEFAULT_SCALE,
     pooling: str = "average",
     rotations: int = 1,
@@ -268,7 +270,8 @@ def meta_train(
         backbone: a registry name or `BackboneSpec`.
         weights: the starting weights (`"imagenet"`, a weights file, or None for random ones).
         image_size: the input size (default: the backbone's).
-        distance: `"cosine"` or `"euclidean"`, in training and in the final head.
+        distance: `"euclidean"` (Snell et al.'s choice; at the same scale cosine training gained 10 points less
+            on Fashion-MNIST in our runs) or `"cosine"`, in training and in the final head.
         scale: the logits' scale.
         pooling: the embedding the episodes train and the final head uses (`"average"` or `"grid"`, as
             `few_shot(pooling=...)`).
@@ -280,7 +283,8 @@ def meta_train(
             one image of each (task interpolation, Yao et al. 2022): 5 base classes give 15 classes (60 with
             `rotations=4`). For a few base classes (at most 20); the final head holds the base classes only.
         n_way, k_shot, queries: the shape of each training episode.
-        stages: `MetaStage`s run in order (which blocks train, for how many episodes, at what rate).
+        stages: `MetaStage`s run in order (which blocks train, for how many episodes, at what rate); the default
+            is one `MetaStage()`, the measured recipe.
         seed: seeds the episodes and the weights of a random start.
         output_dir: where the meta-trained backbone weights, the resume folder and `config.json` go
             (default: a new temporary folder).
@@ -301,7 +305,7 @@ def meta_train(
 
     Example:
         >>> result = meta_train((x_base, y_base), backbone="mobilenet", weights=mobilenet_v1_imagenet_weights(),
-        ...                     image_size=64, stages=[MetaStage(episodes=300, train_blocks=3)], output_dir="meta")
+        ...                     image_size=64, rotations=4, blends=True, output_dir="meta")
         >>> novel = keras_transfer.add_classes(result, (x_novel_support, y_novel_support))
     """
     check_distance(distance)

